@@ -1,0 +1,1 @@
+"""Django admin for every model (filled in by the foundation issue)."""

@@ -1,0 +1,66 @@
+"""The account's calendars behind one small interface.
+
+- `account_busy(account, lo, hi)`: busy intervals (POSIX seconds) from every calendar of the
+  account and its live bookings, for availability.py.
+- `write(booking)` / `remove(booking)`: put the booking on the primary calendar or take it off.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import Q
+
+from scheduler.calendars import builtin
+from scheduler.models import Account, Booking, Calendar
+
+
+def _external_busy(calendar: Calendar, lo: float, hi: float) -> list[tuple[float, float]]:
+    return [(s, e) for s, e in calendar.busy_intervals or () if e > lo and s < hi]
+
+
+def account_busy(
+    account: Account,
+    lo: datetime,
+    hi: datetime,
+    *,
+    now: datetime | None = None,
+    exclude_booking_id: int | None = None,
+    refresh: bool = True,
+) -> list[tuple[float, float]]:
+    """Union input for SPEC §3 rule 4: every calendar's events plus live bookings."""
+    lo_ts, hi_ts = lo.timestamp(), hi.timestamp()
+    busy: list[tuple[float, float]] = []
+    external = [c for c in account.calendars.all() if c.kind != Calendar.Kind.BUILTIN]
+    if refresh and external:
+        from scheduler.calendars import refresh as refresh_module
+
+        external = refresh_module.ensure_fresh(external)
+    for calendar in external:
+        busy.extend(_external_busy(calendar, lo_ts, hi_ts))
+    busy.extend(builtin.busy(account, lo, hi, exclude_booking_id=exclude_booking_id))
+    bookings = Booking.objects.filter(account=account).live(now).overlapping(lo, hi)
+    if exclude_booking_id is not None:
+        bookings = bookings.filter(~Q(pk=exclude_booking_id))
+    busy.extend((s.timestamp(), e.timestamp()) for s, e in bookings.values_list("start", "end"))
+    return busy
+
+
+def write(booking: Booking) -> None:
+    calendar = booking.account.primary_calendar()
+    if calendar.kind == Calendar.Kind.CALDAV:
+        from scheduler.calendars import caldav
+
+        caldav.write(calendar, booking)
+    else:
+        builtin.write(calendar, booking)
+
+
+def remove(booking: Booking) -> None:
+    calendar = booking.account.primary_calendar()
+    if calendar.kind == Calendar.Kind.CALDAV:
+        from scheduler.calendars import caldav
+
+        caldav.remove(calendar, booking)
+    else:
+        builtin.remove(calendar, booking)

@@ -1,0 +1,60 @@
+"""Under /v1/, every error is JSON in SPEC's shape, never Django's HTML page."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+logger = logging.getLogger(__name__)
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    500: "server_error",
+}
+
+
+def error_response(
+    status: int, message: str, code: str | None = None, fields: dict | None = None
+) -> JsonResponse:
+    body: dict = {"code": code or _CODES.get(status, "error"), "message": message}
+    if fields:
+        body["fields"] = fields
+    return JsonResponse({"error": body}, status=status)
+
+
+class JsonApiErrorsMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not request.path.startswith("/v1/") or response.status_code < 400:
+            return response
+        if response.get("Content-Type", "").startswith("application/json"):
+            return response
+        status = response.status_code
+        message = {
+            404: "No such resource",
+            405: f"Method {request.method} is not allowed here",
+            413: "Request body too large",
+        }.get(status, "Request failed")
+        replaced = error_response(status, message)
+        if status == 405 and response.has_header("Allow"):
+            replaced["Allow"] = response["Allow"]
+        return replaced
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not request.path.startswith("/v1/"):
+            return None
+        logger.exception("unhandled error on %s", request.path)
+        return error_response(500, "Internal error")

@@ -1,0 +1,454 @@
+"""Accounts, their tokens and calendars, booking profiles, bookings and builtin events."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from datetime import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, validate_slug
+from django.db import models
+from django.db.models import Q
+from django.utils.timezone import now as tz_now
+
+from scheduler.availability import ALLOWED_STEPS, Rules
+from scheduler.schedule import (
+    RuleError,
+    build_rules,
+    is_timezone,
+    normalize_availability_intervals,
+    normalize_work_hours,
+    validate_period,
+)
+
+# Words the site's own paths use, so a handle can never shadow them.
+RESERVED_HANDLES = frozenset(
+    {
+        "admin",
+        "v1",
+        "static",
+        "bookings",
+        "booking",
+        "account",
+        "accounts",
+        "api",
+        "docs",
+        "media",
+        "manage",
+        "login",
+        "logout",
+        "health",
+        "favicon.ico",
+        "robots.txt",
+    }
+)
+
+
+def validate_handle(value: str) -> None:
+    validate_slug(value)
+    if value.lower() in RESERVED_HANDLES:
+        raise ValidationError(f"{value!r} is reserved for the site's own pages; choose another")
+
+
+def validate_timezone(value: str) -> None:
+    if not is_timezone(value):
+        raise ValidationError(f"{value!r} is not an IANA time zone such as Europe/London")
+
+
+def _check_rule(fn, value) -> None:
+    try:
+        fn(value)
+    except RuleError as exc:
+        raise ValidationError(str(exc)) from exc
+
+
+def validate_work_hours(value) -> None:
+    _check_rule(normalize_work_hours, value)
+
+
+def validate_availability_intervals(value) -> None:
+    _check_rule(normalize_availability_intervals, value)
+
+
+def validate_time_available_for(value) -> None:
+    _check_rule(validate_period, value)
+
+
+def validate_step(value: int) -> None:
+    if value not in ALLOWED_STEPS:
+        raise ValidationError(f"{value} is not one of {', '.join(map(str, ALLOWED_STEPS))}")
+
+
+class Account(models.Model):
+    handle = models.CharField(max_length=64, unique=True, validators=[validate_handle])
+    name = models.CharField(max_length=200)
+    email = models.EmailField()
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="booking_accounts",
+        help_text="The staff user who may manage this account in admin.",
+    )
+    created_at = models.DateTimeField(default=tz_now)
+
+    class Meta:
+        ordering = ["handle"]
+
+    def __str__(self) -> str:
+        return f"{self.name} (@{self.handle})"
+
+    def primary_calendar(self) -> Calendar:
+        """The primary calendar; a builtin one is created on first use."""
+        calendar = self.calendars.filter(role=Calendar.Role.PRIMARY).first()
+        if calendar is None:
+            calendar, _ = Calendar.objects.get_or_create(
+                account=self,
+                role=Calendar.Role.PRIMARY,
+                defaults={"kind": Calendar.Kind.BUILTIN, "name": "Bookings"},
+            )
+        return calendar
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def active(self) -> ApiTokenQuerySet:
+        return self.filter(revoked_at__isnull=True)
+
+
+class ApiToken(models.Model):
+    PREFIX = "bk_"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="tokens")
+    name = models.CharField(max_length=100, blank=True)
+    prefix = models.CharField(max_length=16, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=tz_now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name or 'token'})"
+
+    @classmethod
+    def issue(cls, account: Account, name: str = "") -> tuple[ApiToken, str]:
+        """Create a token; the raw value is returned once and never stored."""
+        raw = cls.PREFIX + secrets.token_urlsafe(32)
+        token = cls.objects.create(
+            account=account, name=name, prefix=raw[:10], token_hash=hash_token(raw)
+        )
+        return token, raw
+
+    @classmethod
+    def authenticate(cls, raw: str) -> ApiToken | None:
+        """The live token matching `raw`, compared in constant time; last-use is recorded."""
+        if not raw or len(raw) > 200:
+            return None
+        digest = hash_token(raw)
+        token = cls.objects.active().select_related("account").filter(token_hash=digest).first()
+        if token is None or not hmac.compare_digest(token.token_hash, digest):
+            return None
+        now = tz_now()
+        # Writing on every request would serialise readers on SQLite; a minute is enough.
+        if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+            cls.objects.filter(pk=token.pk).update(last_used_at=now)
+            token.last_used_at = now
+        return token
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+class Calendar(models.Model):
+    class Kind(models.TextChoices):
+        BUILTIN = "builtin", "Built-in"
+        ICS = "ics", "ICS feed"
+        CALDAV = "caldav", "CalDAV"
+
+    class Role(models.TextChoices):
+        PRIMARY = "primary", "Primary (bookings are written here)"
+        BUSY = "busy", "Busy source (read-only)"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="calendars")
+    name = models.CharField(max_length=200, blank=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.BUILTIN)
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.BUSY)
+    url = models.URLField(max_length=2000, blank=True)
+    username = models.CharField(max_length=200, blank=True)
+    password = models.CharField(max_length=500, blank=True)
+    # Fetch state of ics/caldav calendars: the parsed copy lives here so that an
+    # availability request never parses a feed.
+    last_fetched_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    etag = models.CharField(max_length=500, blank=True)
+    last_modified = models.CharField(max_length=100, blank=True)
+    last_error = models.TextField(blank=True)
+    busy_intervals = models.JSONField(default=list, blank=True, editable=False)
+    busy_from = models.DateTimeField(null=True, blank=True)
+    busy_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=tz_now)
+
+    class Meta:
+        ordering = ["account", "-role", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"],
+                condition=Q(role="primary"),
+                name="one_primary_calendar_per_account",
+            ),
+            models.CheckConstraint(
+                condition=~Q(role="primary", kind="ics"), name="ics_calendar_is_never_primary"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name or self.get_kind_display()} [{self.role}]"
+
+    def clean(self) -> None:
+        if self.kind == self.Kind.ICS and self.role == self.Role.PRIMARY:
+            raise ValidationError(
+                {"role": "An ICS feed is read-only; it can only be a busy source"}
+            )
+        if self.kind == self.Kind.BUILTIN and self.role == self.Role.BUSY:
+            raise ValidationError({"role": "The built-in calendar can only be the primary"})
+        if self.kind in (self.Kind.ICS, self.Kind.CALDAV) and not self.url:
+            raise ValidationError({"url": f"A {self.kind} calendar needs a URL"})
+
+
+class Profile(models.Model):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="profiles")
+    name = models.SlugField(max_length=100)
+    duration_minutes = models.PositiveIntegerField(
+        default=30, validators=[MinValueValidator(5), MaxValueValidator(720)]
+    )
+    availability_step = models.PositiveIntegerField(default=30, validators=[validate_step])
+    buffer_between_minutes = models.PositiveIntegerField(
+        default=0, validators=[MaxValueValidator(240)]
+    )
+    start_after_minutes = models.PositiveIntegerField(default=60)
+    time_available_for = models.CharField(
+        max_length=40, default="P30D", validators=[validate_time_available_for]
+    )
+    start_time = models.DateTimeField(null=True, blank=True)
+    end_time = models.DateTimeField(null=True, blank=True)
+    subject = models.CharField(max_length=500, blank=True)
+    description = models.TextField(blank=True)
+    location = models.CharField(max_length=500, blank=True)
+    open_meeting_url = models.URLField(max_length=1000, null=True, blank=True)
+    start_conference = models.BooleanField(default=False)
+    work_hours = models.JSONField(
+        null=True,
+        blank=True,
+        validators=[validate_work_hours],
+        help_text="Empty: Monday–Friday 09:00–17:00 in the account's time zone.",
+    )
+    availability_intervals = models.JSONField(
+        null=True, blank=True, validators=[validate_availability_intervals]
+    )
+    max_bookings_per_day = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)]
+    )
+    active = models.BooleanField(default=True)
+    context = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=tz_now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["account", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "name"], name="one_profile_name_per_account"
+            ),
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gte=5, duration_minutes__lte=720),
+                name="profile_duration_5_to_720",
+            ),
+            models.CheckConstraint(
+                condition=Q(availability_step__in=ALLOWED_STEPS), name="profile_step_allowed"
+            ),
+            models.CheckConstraint(
+                condition=Q(buffer_between_minutes__lte=240), name="profile_buffer_at_most_240"
+            ),
+            models.CheckConstraint(
+                condition=Q(start_time__isnull=True)
+                | Q(end_time__isnull=True)
+                | Q(end_time__gt=models.F("start_time")),
+                name="profile_active_period_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account.handle}/{self.name}"
+
+    def clean(self) -> None:
+        if self.start_time and self.end_time and self.end_time <= self.start_time:
+            raise ValidationError({"end_time": "must be after start_time"})
+
+    @property
+    def timezone(self) -> str:
+        return (self.work_hours or {}).get("timezone") or self.account.timezone
+
+    @property
+    def scheduler_link(self) -> str:
+        return f"{settings.SITE_URL}/{self.account.handle}/{self.name}/"
+
+    def rules(self) -> Rules:
+        return build_rules(
+            account_timezone=self.account.timezone,
+            work_hours=self.work_hours,
+            availability_intervals=self.availability_intervals,
+            duration_minutes=self.duration_minutes,
+            step_minutes=self.availability_step,
+            buffer_minutes=self.buffer_between_minutes,
+            start_after_minutes=self.start_after_minutes,
+            time_available_for=self.time_available_for,
+            active_from=self.start_time,
+            active_until=self.end_time,
+            max_bookings_per_day=self.max_bookings_per_day,
+        )
+
+
+class BookingQuerySet(models.QuerySet):
+    def live(self, now: datetime | None = None) -> BookingQuerySet:
+        """Confirmed bookings and reservations that have not expired: they block time."""
+        now = now or tz_now()
+        return self.filter(
+            Q(status=Booking.Status.CONFIRMED)
+            | Q(status=Booking.Status.RESERVED, expires_at__gt=now)
+        )
+
+    def overlapping(self, lo: datetime, hi: datetime) -> BookingQuerySet:
+        return self.filter(start__lt=hi, end__gt=lo)
+
+
+class Delivery(models.TextChoices):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+    NONE = "none"
+
+
+def new_uid() -> str:
+    return f"{uuid.uuid4()}@booking"
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Booking(models.Model):
+    class Status(models.TextChoices):
+        RESERVED = "reserved"
+        CONFIRMED = "confirmed"
+        CANCELLED = "cancelled"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="bookings")
+    profile = models.ForeignKey(
+        Profile, null=True, blank=True, on_delete=models.SET_NULL, related_name="bookings"
+    )
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.CONFIRMED)
+    name = models.CharField(max_length=200, blank=True)
+    email = models.EmailField(blank=True)
+    substitution_data = models.JSONField(default=dict, blank=True)
+    subject = models.CharField(max_length=1000, blank=True)
+    description = models.TextField(blank=True)
+    location = models.CharField(max_length=1000, blank=True)
+    conference_url = models.URLField(max_length=1000, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    uid = models.CharField(max_length=255, unique=True, default=new_uid, editable=False)
+    sequence = models.PositiveIntegerField(default=0)
+    secret = models.CharField(max_length=64, default=new_secret, editable=False)
+    mail_state = models.CharField(max_length=10, choices=Delivery.choices, default=Delivery.NONE)
+    mail_attempts = models.PositiveIntegerField(default=0)
+    mail_error = models.TextField(blank=True)
+    calendar_state = models.CharField(
+        max_length=10, choices=Delivery.choices, default=Delivery.NONE
+    )
+    calendar_attempts = models.PositiveIntegerField(default=0)
+    calendar_error = models.TextField(blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=tz_now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = BookingQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["start", "id"]
+        indexes = [models.Index(fields=["account", "status", "start"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__gt=models.F("start")), name="booking_end_after_start"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="reserved") | Q(expires_at__isnull=False),
+                name="reservation_has_expiry",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.start:%Y-%m-%d %H:%M} {self.name or self.email}"
+
+    def is_live(self, now: datetime | None = None) -> bool:
+        now = now or tz_now()
+        if self.status == self.Status.CONFIRMED:
+            return True
+        return self.status == self.Status.RESERVED and bool(
+            self.expires_at and self.expires_at > now
+        )
+
+
+class EventQuerySet(models.QuerySet):
+    def busy(self) -> EventQuerySet:
+        return self.filter(transparent=False, cancelled=False, end__gt=models.F("start"))
+
+    def overlapping(self, lo: datetime, hi: datetime) -> EventQuerySet:
+        return self.filter(start__lt=hi, end__gt=lo)
+
+
+class Event(models.Model):
+    """An event on a builtin calendar: a booking written there, or time the host blocked."""
+
+    calendar = models.ForeignKey(Calendar, on_delete=models.CASCADE, related_name="events")
+    booking = models.OneToOneField(
+        Booking, null=True, blank=True, on_delete=models.CASCADE, related_name="event"
+    )
+    uid = models.CharField(max_length=255, default=new_uid)
+    summary = models.CharField(max_length=1000, blank=True)
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    transparent = models.BooleanField(default=False, help_text="Free time: does not block")
+    cancelled = models.BooleanField(default=False)
+
+    objects = EventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["start"]
+        indexes = [models.Index(fields=["calendar", "start"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__gte=models.F("start")), name="event_end_not_before_start"
+            ),
+            models.UniqueConstraint(
+                fields=["calendar", "uid"], name="event_uid_unique_per_calendar"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.summary or 'Busy'} {self.start:%Y-%m-%d %H:%M}"

@@ -1,0 +1,255 @@
+"""Wire-format weekly hours and date overrides: validation, normalisation, and `Rules`.
+
+Pure functions: no Django. Errors name the exact field path, e.g.
+`workHours.daySchedules[0].workingIntervals[1].end`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from scheduler.availability import (
+    ALLOWED_STEPS,
+    DAY_NAMES,
+    DateOverride,
+    Rules,
+    format_time_of_day,
+    parse_period,
+    parse_time_of_day,
+)
+
+
+class RuleError(ValueError):
+    """Bad input, with every bad field named: {"field.path": ["why", …]}."""
+
+    def __init__(self, errors: Mapping[str, list[str]]):
+        self.errors = dict(errors)
+        super().__init__("; ".join(f"{k}: {', '.join(v)}" for k, v in self.errors.items()))
+
+
+_ZONES: frozenset[str] | None = None
+
+
+def is_timezone(name: object) -> bool:
+    """A real IANA zone name (not a path, not a POSIX TZ string)."""
+    global _ZONES
+    if not isinstance(name, str) or not name:
+        return False
+    if _ZONES is None:
+        _ZONES = frozenset(available_timezones())
+    if name in _ZONES:
+        return True
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return "/" in name or name == "UTC"
+
+
+def default_work_hours(timezone: str | None = None) -> dict[str, Any]:
+    """Monday to Friday, 09:00–17:00."""
+    out: dict[str, Any] = {
+        "daySchedules": [
+            {"dayOfWeek": day, "workingIntervals": [{"start": "09:00:00", "end": "17:00:00"}]}
+            for day in DAY_NAMES[:5]
+        ]
+    }
+    if timezone:
+        out["timezone"] = timezone
+    return out
+
+
+def _intervals(value: Any, path: str, errors: dict[str, list[str]]) -> list[dict[str, str]]:
+    if not isinstance(value, list):
+        errors.setdefault(path, []).append("must be a list of {start, end}")
+        return []
+    out = []
+    for k, item in enumerate(value):
+        here = f"{path}[{k}]"
+        if not isinstance(item, Mapping):
+            errors.setdefault(here, []).append("must be an object {start, end}")
+            continue
+        extra = set(item) - {"start", "end"}
+        for key in sorted(extra):
+            errors.setdefault(f"{here}.{key}", []).append("unknown field")
+        try:
+            start = parse_time_of_day(str(item.get("start", "")))
+        except ValueError as exc:
+            errors.setdefault(f"{here}.start", []).append(str(exc))
+            continue
+        try:
+            end = parse_time_of_day(str(item.get("end", "")), allow_end_of_day=True)
+        except ValueError as exc:
+            errors.setdefault(f"{here}.end", []).append(str(exc))
+            continue
+        if start >= end:
+            errors.setdefault(f"{here}.end", []).append(
+                f"must be after start ({format_time_of_day(start)})"
+            )
+            continue
+        out.append({"start": format_time_of_day(start), "end": format_time_of_day(end)})
+    return out
+
+
+def normalize_work_hours(value: Any, field: str = "workHours") -> dict[str, Any]:
+    """Validate `{timezone?, daySchedules:[{dayOfWeek, workingIntervals}]}`; times as HH:MM:SS."""
+    errors: dict[str, list[str]] = {}
+    if not isinstance(value, Mapping):
+        raise RuleError({field: ["must be an object {timezone, daySchedules}"]})
+    for key in sorted(set(value) - {"timezone", "daySchedules"}):
+        errors.setdefault(f"{field}.{key}", []).append("unknown field")
+    out: dict[str, Any] = {}
+    tz = value.get("timezone")
+    if tz is not None:
+        if not is_timezone(tz):
+            errors.setdefault(f"{field}.timezone", []).append(
+                f"{tz!r} is not an IANA time zone such as Europe/London"
+            )
+        else:
+            out["timezone"] = tz
+    schedules = value.get("daySchedules", [])
+    if not isinstance(schedules, list):
+        errors.setdefault(f"{field}.daySchedules", []).append("must be a list")
+        schedules = []
+    days = []
+    for k, item in enumerate(schedules):
+        here = f"{field}.daySchedules[{k}]"
+        if not isinstance(item, Mapping):
+            errors.setdefault(here, []).append("must be an object {dayOfWeek, workingIntervals}")
+            continue
+        for key in sorted(set(item) - {"dayOfWeek", "workingIntervals"}):
+            errors.setdefault(f"{here}.{key}", []).append("unknown field")
+        day = item.get("dayOfWeek")
+        if not isinstance(day, str) or day.lower() not in DAY_NAMES:
+            errors.setdefault(f"{here}.dayOfWeek", []).append(
+                f"{day!r} is not one of {', '.join(DAY_NAMES)}"
+            )
+            continue
+        intervals = _intervals(item.get("workingIntervals", []), f"{here}.workingIntervals", errors)
+        days.append({"dayOfWeek": day.lower(), "workingIntervals": intervals})
+    if errors:
+        raise RuleError(errors)
+    out["daySchedules"] = days
+    return out
+
+
+def _date(value: Any, path: str, errors: dict[str, list[str]]) -> date | None:
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        errors.setdefault(path, []).append(f"{value!r} is not a date in YYYY-MM-DD form")
+        return None
+
+
+def normalize_availability_intervals(
+    value: Any, field: str = "availabilityIntervals"
+) -> dict[str, Any]:
+    """Validate `{intervals:[{dateStartInclusive, dateEndInclusive, hours:[…]}]}`."""
+    if value is None:
+        return {"intervals": []}
+    if not isinstance(value, Mapping):
+        raise RuleError({field: ["must be an object {intervals}"]})
+    errors: dict[str, list[str]] = {}
+    for key in sorted(set(value) - {"intervals"}):
+        errors.setdefault(f"{field}.{key}", []).append("unknown field")
+    items = value.get("intervals", [])
+    if not isinstance(items, list):
+        raise RuleError({f"{field}.intervals": ["must be a list"]})
+    out = []
+    for k, item in enumerate(items):
+        here = f"{field}.intervals[{k}]"
+        if not isinstance(item, Mapping):
+            errors.setdefault(here, []).append("must be an object")
+            continue
+        for key in sorted(set(item) - {"dateStartInclusive", "dateEndInclusive", "hours"}):
+            errors.setdefault(f"{here}.{key}", []).append("unknown field")
+        first = _date(item.get("dateStartInclusive"), f"{here}.dateStartInclusive", errors)
+        last = _date(
+            item.get("dateEndInclusive", item.get("dateStartInclusive")),
+            f"{here}.dateEndInclusive",
+            errors,
+        )
+        hours = _intervals(item.get("hours", []), f"{here}.hours", errors)
+        if first and last and last < first:
+            errors.setdefault(f"{here}.dateEndInclusive", []).append(
+                "must not be before dateStartInclusive"
+            )
+            continue
+        if first and last:
+            out.append(
+                {
+                    "dateStartInclusive": first.isoformat(),
+                    "dateEndInclusive": last.isoformat(),
+                    "hours": hours,
+                }
+            )
+    if errors:
+        raise RuleError(errors)
+    return {"intervals": out}
+
+
+def validate_period(value: Any, field: str = "timeAvailableFor") -> str:
+    try:
+        parse_period(str(value))
+    except ValueError as exc:
+        raise RuleError({field: [str(exc)]}) from exc
+    return str(value)
+
+
+def validate_step(value: Any, field: str = "availabilityStep") -> int:
+    if not isinstance(value, int) or value not in ALLOWED_STEPS:
+        raise RuleError({field: [f"{value!r} is not one of {', '.join(map(str, ALLOWED_STEPS))}"]})
+    return value
+
+
+def _seconds(text: str, *, end: bool = False) -> int:
+    return parse_time_of_day(text, allow_end_of_day=end)
+
+
+def build_rules(
+    *,
+    account_timezone: str,
+    work_hours: Mapping[str, Any] | None,
+    availability_intervals: Mapping[str, Any] | None,
+    duration_minutes: int,
+    step_minutes: int,
+    buffer_minutes: int,
+    start_after_minutes: int,
+    time_available_for: str,
+    active_from: datetime | None,
+    active_until: datetime | None,
+    max_bookings_per_day: int | None,
+) -> Rules:
+    """Stored (already normalised) profile data -> `Rules` for availability.py."""
+    hours = work_hours or default_work_hours()
+    weekly: dict[int, list[tuple[int, int]]] = {}
+    for day in hours.get("daySchedules", []):
+        weekday = DAY_NAMES.index(day["dayOfWeek"])
+        weekly.setdefault(weekday, []).extend(
+            (_seconds(i["start"]), _seconds(i["end"], end=True))
+            for i in day.get("workingIntervals", [])
+        )
+    overrides = tuple(
+        DateOverride(
+            date.fromisoformat(o["dateStartInclusive"]),
+            date.fromisoformat(o["dateEndInclusive"]),
+            tuple((_seconds(h["start"]), _seconds(h["end"], end=True)) for h in o["hours"]),
+        )
+        for o in (availability_intervals or {}).get("intervals", [])
+    )
+    return Rules(
+        timezone=hours.get("timezone") or account_timezone,
+        duration_minutes=duration_minutes,
+        step_minutes=step_minutes,
+        buffer_minutes=buffer_minutes,
+        start_after_minutes=start_after_minutes,
+        horizon=parse_period(time_available_for),
+        active_from=active_from,
+        active_until=active_until,
+        weekly={k: tuple(v) for k, v in weekly.items()},
+        overrides=overrides,
+        max_bookings_per_day=max_bookings_per_day,
+    )

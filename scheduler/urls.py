@@ -1,0 +1,3 @@
+"""Public pages (filled in by the public pages issue)."""
+
+urlpatterns: list = []
