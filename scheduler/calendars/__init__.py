@@ -12,6 +12,7 @@ from datetime import datetime
 from django.db.models import Q
 
 from scheduler.calendars import builtin
+from scheduler.dbfuncs import busy_pairs
 from scheduler.models import Account, Booking, Calendar
 
 
@@ -42,7 +43,7 @@ def account_busy(
     bookings = Booking.objects.filter(account=account).live(now).overlapping(lo, hi)
     if exclude_booking_id is not None:
         bookings = bookings.filter(~Q(pk=exclude_booking_id))
-    busy.extend((s.timestamp(), e.timestamp()) for s, e in bookings.values_list("start", "end"))
+    busy.extend(busy_pairs(bookings))
     return busy
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from scheduler.dbfuncs import busy_pairs
 from scheduler.models import Account, Booking, Calendar, Event
 
 
@@ -19,7 +20,7 @@ def busy(
         events = events.exclude(booking_id=exclude_booking_id)
     # Events written for bookings mirror the booking rows, which account_busy adds anyway.
     events = events.filter(booking__isnull=True)
-    return [(s.timestamp(), e.timestamp()) for s, e in events.values_list("start", "end")]
+    return busy_pairs(events)
 
 
 def write(calendar: Calendar, booking: Booking) -> None:
