@@ -31,7 +31,7 @@ seed: migrate
 # Serves http://$(HOST):$(PORT) with a background worker beside it (mail, calendar writes).
 run: seed
 	@export DEBUG=$${DEBUG:-true}; \
-	$(PY) manage.py db_worker & worker=$$!; \
+	$(PY) manage.py db_worker --no-reload & worker=$$!; \
 	trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
 	echo "Serving http://$(HOST):$(PORT)/  (Ctrl-C stops the server and the worker)"; \
 	$(PY) manage.py runserver --noreload $(HOST):$(PORT)
