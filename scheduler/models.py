@@ -298,6 +298,17 @@ class Profile(models.Model):
     def clean(self) -> None:
         if self.start_time and self.end_time and self.end_time <= self.start_time:
             raise ValidationError({"end_time": "must be after start_time"})
+        # Store the normalised wire form (lower-case day names, HH:MM:SS): `rules()` reads
+        # only that form, and the field validators accept e.g. "Monday" or "09:00".
+        try:
+            if self.work_hours is not None:
+                self.work_hours = normalize_work_hours(self.work_hours)
+            if self.availability_intervals is not None:
+                self.availability_intervals = normalize_availability_intervals(
+                    self.availability_intervals
+                )
+        except RuleError:
+            pass  # the field validators already reported it, naming the field
 
     @property
     def timezone(self) -> str:

@@ -1,0 +1,325 @@
+"""Admin pages: every model renders, tokens are shown once, passwords never, cancel goes
+through booking.py, the profile preview lists the next free slots."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.contrib.auth.models import Permission, User
+from django.urls import reverse
+
+from scheduler.models import Account, ApiToken, Booking, Calendar, Event, Profile
+from tests.factory import make_account, make_booking, make_event, make_profile
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # a Monday
+
+
+@pytest.fixture
+def rows():
+    account = make_account(handle="grace", timezone="Europe/London")
+    profile = make_profile(account, name="intro", subject="Intro with {{company:}}")
+    booking = make_booking(
+        profile, NOW + timedelta(days=1, hours=2), NOW + timedelta(days=1, hours=2, minutes=30)
+    )
+    event = make_event(account, NOW + timedelta(days=2), NOW + timedelta(days=2, hours=1))
+    calendar = Calendar.objects.create(
+        account=account,
+        kind=Calendar.Kind.CALDAV,
+        role=Calendar.Role.BUSY,
+        url="https://dav.example.com/cal/",
+        username="grace",
+        password="s3cret-dav-password",
+    )
+    token, _ = ApiToken.issue(account, "ci")
+    return {
+        Account: account,
+        Profile: profile,
+        Booking: booking,
+        Event: event,
+        Calendar: calendar,
+        ApiToken: token,
+    }
+
+
+MODELS = [Account, Profile, Booking, Event, Calendar, ApiToken]
+
+
+def _url(model, view: str, *args) -> str:
+    return reverse(f"admin:scheduler_{model._meta.model_name}_{view}", args=args)
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
+def test_changelist_add_and_change_pages_render(admin_client, rows, model):
+    assert admin_client.get(_url(model, "changelist")).status_code == 200
+    assert admin_client.get(_url(model, "add")).status_code == 200
+    assert admin_client.get(_url(model, "change", rows[model].pk)).status_code == 200
+
+
+def test_booking_changelist_filters_and_search(admin_client, rows):
+    booking = rows[Booking]
+    page = admin_client.get(_url(Booking, "changelist"), {"q": booking.uid})
+    assert page.status_code == 200 and booking.email in page.content.decode()
+    page = admin_client.get(_url(Booking, "changelist"), {"q": "nobody-matches-this"})
+    assert booking.email not in page.content.decode()
+    page = admin_client.get(_url(Booking, "changelist"), {"status__exact": "cancelled"})
+    assert booking.email not in page.content.decode()
+    page = admin_client.get(_url(Booking, "changelist"), {"profile__id__exact": rows[Profile].pk})
+    assert booking.email in page.content.decode()
+
+
+def test_booking_change_page_shows_delivery_state_and_errors(admin_client, rows):
+    booking = rows[Booking]
+    Booking.objects.filter(pk=booking.pk).update(
+        mail_state="failed", mail_attempts=3, mail_error="SMTPConnectError: refused"
+    )
+    page = admin_client.get(_url(Booking, "change", booking.pk)).content.decode()
+    assert "SMTPConnectError: refused" in page
+    assert "failed" in page.lower()
+
+
+def test_token_added_in_admin_is_shown_once_and_works(admin_client, rows):
+    account = rows[Account]
+    response = admin_client.post(
+        _url(ApiToken, "add"), {"account": account.pk, "name": "laptop"}, follow=True
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    raw = page.split("New API token for @grace: ")[1].split(" ")[0]
+    assert raw.startswith("bk_")
+    token = ApiToken.authenticate(raw)
+    assert token is not None and token.name == "laptop" and token.account == account
+    assert ApiToken.objects.filter(token_hash=token.token_hash).count() == 1
+    # Only the hash is stored, and the value is not on any later page.
+    assert raw not in admin_client.get(_url(ApiToken, "change", token.pk)).content.decode()
+    assert raw not in admin_client.get(_url(Account, "change", account.pk)).content.decode()
+
+
+def test_issue_token_action_shows_each_new_token_once(admin_client, rows):
+    account = rows[Account]
+    before = account.tokens.count()
+    response = admin_client.post(
+        _url(Account, "changelist"),
+        {"action": "issue_token", "_selected_action": [account.pk]},
+        follow=True,
+    )
+    page = response.content.decode()
+    raw = page.split("New API token for @grace: ")[1].split(" ")[0]
+    assert account.tokens.count() == before + 1
+    assert ApiToken.authenticate(raw).account == account
+    assert raw not in admin_client.get(_url(Account, "changelist")).content.decode()
+
+
+def test_account_page_lists_tokens_by_prefix(admin_client, rows):
+    token = rows[ApiToken]
+    page = admin_client.get(_url(Account, "change", rows[Account].pk)).content.decode()
+    assert token.prefix in page and token.token_hash not in page
+
+
+def test_revoke_action_revokes_tokens(admin_client, rows):
+    token = rows[ApiToken]
+    admin_client.post(
+        _url(ApiToken, "changelist"), {"action": "revoke", "_selected_action": [token.pk]}
+    )
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    assert ApiToken.objects.active().filter(pk=token.pk).count() == 0
+
+
+def _calendar_post(calendar: Calendar, **kw) -> dict:
+    data = {
+        "account": calendar.account_id,
+        "name": "Work",
+        "kind": calendar.kind,
+        "role": calendar.role,
+        "url": calendar.url,
+        "username": calendar.username,
+        "password": "",
+    }
+    data.update(kw)
+    return data
+
+
+def test_calendar_password_is_never_shown_and_kept_when_blank(admin_client, rows):
+    calendar = rows[Calendar]
+    page = admin_client.get(_url(Calendar, "change", calendar.pk)).content.decode()
+    assert "s3cret-dav-password" not in page
+    account_page = admin_client.get(_url(Account, "change", calendar.account_id)).content.decode()
+    assert "s3cret-dav-password" not in account_page
+    response = admin_client.post(_url(Calendar, "change", calendar.pk), _calendar_post(calendar))
+    assert response.status_code == 302
+    calendar.refresh_from_db()
+    assert calendar.password == "s3cret-dav-password" and calendar.name == "Work"
+
+
+def test_calendar_password_can_be_replaced_and_cleared(admin_client, rows):
+    calendar = rows[Calendar]
+    url = _url(Calendar, "change", calendar.pk)
+    admin_client.post(url, _calendar_post(calendar, password="new-one"))
+    calendar.refresh_from_db()
+    assert calendar.password == "new-one"
+    admin_client.post(url, _calendar_post(calendar, clear_password="on"))
+    calendar.refresh_from_db()
+    assert calendar.password == ""
+
+
+def test_calendar_page_shows_fetch_state(admin_client, rows):
+    calendar = rows[Calendar]
+    Calendar.objects.filter(pk=calendar.pk).update(
+        etag='"abc-123"',
+        last_error="ConnectTimeout: feed did not answer",
+        busy_intervals=[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]],
+    )
+    page = admin_client.get(_url(Calendar, "change", calendar.pk)).content.decode()
+    assert "ConnectTimeout: feed did not answer" in page
+    assert "abc-123" in page
+    assert "busy intervals" in page.lower()
+    listing = admin_client.get(_url(Calendar, "changelist")).content.decode()
+    assert "ConnectTimeout" in listing
+
+
+def test_cancel_action_goes_through_booking_cancel(admin_client, rows):
+    booking = rows[Booking]
+    account = rows[Account]
+    from scheduler.calendars import builtin
+
+    builtin.write(account.primary_calendar(), booking)
+    assert Event.objects.filter(booking=booking).exists()
+    response = admin_client.post(
+        _url(Booking, "changelist"),
+        {"action": "cancel_bookings", "_selected_action": [booking.pk]},
+        follow=True,
+    )
+    assert "Cancelled 1 booking" in response.content.decode()
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.CANCELLED
+    assert booking.sequence == 1 and booking.cancelled_at is not None
+    assert booking.mail_state == "pending"  # the CANCEL mail is queued after commit
+    assert not Event.objects.filter(booking=booking).exists()
+
+
+def test_profile_page_previews_next_ten_slots_in_its_zone(admin_client, rows):
+    profile = rows[Profile]
+    Profile.objects.filter(pk=profile.pk).update(
+        work_hours={
+            "timezone": "America/New_York",
+            "daySchedules": [
+                {"dayOfWeek": "monday", "workingIntervals": [{"start": "09:00", "end": "17:00"}]}
+            ],
+        },
+        start_after_minutes=0,
+    )
+    # 10:00–11:00 in New York (UTC-5) is busy.
+    make_event(rows[Account], NOW + timedelta(hours=7), NOW + timedelta(hours=8))
+    with time_machine.travel(NOW, tick=False):
+        page = admin_client.get(_url(Profile, "change", profile.pk)).content.decode()
+    assert "Times in America/New_York" in page
+    assert "Mon 2026-03-02 09:00 – 09:30" in page
+    assert "Mon 2026-03-02 09:30 – 10:00" in page
+    assert "Mon 2026-03-02 10:00" not in page and "Mon 2026-03-02 10:30" not in page
+    assert "Mon 2026-03-02 11:00 – 11:30" in page
+    assert "Mon 2026-03-02 14:30 – 15:00" in page
+    assert "Mon 2026-03-02 15:00" not in page  # only ten
+    assert page.count("<li>Mon 2026-03-02") == 10
+    assert profile.scheduler_link in page
+
+
+def test_profile_preview_says_inactive(admin_client, rows):
+    profile = rows[Profile]
+    Profile.objects.filter(pk=profile.pk).update(active=False)
+    page = admin_client.get(_url(Profile, "change", profile.pk)).content.decode()
+    assert "inactive" in page
+
+
+def test_profile_saved_in_admin_stores_normalised_hours(admin_client, rows):
+    account = rows[Account]
+    data = {
+        "account": account.pk,
+        "name": "deep-dive",
+        "active": "on",
+        "subject": "Deep dive",
+        "duration_minutes": 60,
+        "availability_step": 30,
+        "buffer_between_minutes": 0,
+        "start_after_minutes": 60,
+        "time_available_for": "P4W",
+        "work_hours": '{"daySchedules": [{"dayOfWeek": "Monday",'
+        ' "workingIntervals": [{"start": "09:00", "end": "24:00"}]}]}',
+        "availability_intervals": "",
+        "context": "",
+    }
+    response = admin_client.post(_url(Profile, "add"), data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    profile = Profile.objects.get(name="deep-dive")
+    assert profile.work_hours == {
+        "daySchedules": [
+            {"dayOfWeek": "monday", "workingIntervals": [{"start": "09:00:00", "end": "24:00:00"}]}
+        ]
+    }
+    assert profile.rules().weekly == {0: ((9 * 3600, 24 * 3600),)}
+
+
+def test_profile_admin_rejects_bad_hours_naming_the_field(admin_client, rows):
+    data = {
+        "account": rows[Account].pk,
+        "name": "bad",
+        "duration_minutes": 30,
+        "availability_step": 7,
+        "buffer_between_minutes": 0,
+        "start_after_minutes": 0,
+        "time_available_for": "30 days",
+        "work_hours": '{"daySchedules": [{"dayOfWeek": "funday", "workingIntervals": []}]}',
+    }
+    page = admin_client.post(_url(Profile, "add"), data).content.decode()
+    assert "funday" in page and "monday" in page
+    assert "not one of 5, 10, 15, 20, 30, 60" in page
+    assert "not an ISO 8601 period" in page
+    assert not Profile.objects.filter(name="bad").exists()
+
+
+def test_booking_add_refuses_overlap(admin_client, rows):
+    booking = rows[Booking]
+    data = {
+        "account": booking.account_id,
+        "profile": booking.profile_id,
+        "status": "confirmed",
+        "start_0": booking.start.strftime("%Y-%m-%d"),
+        "start_1": booking.start.strftime("%H:%M:%S"),
+        "end_0": booking.end.strftime("%Y-%m-%d"),
+        "end_1": booking.end.strftime("%H:%M:%S"),
+        "name": "Bob",
+        "email": "bob@example.com",
+        "substitution_data": "{}",
+        "sequence": 0,
+        "created_at_0": "2026-03-01",
+        "created_at_1": "10:00:00",
+    }
+    page = admin_client.post(_url(Booking, "add"), data).content.decode()
+    assert "overlaps booking" in page
+    assert Booking.objects.count() == 1
+
+
+@pytest.fixture
+def staff_client(client, rows):
+    user = User.objects.create_user("staffer", password="pw-staffer-123", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="scheduler"))
+    mine = make_account(handle="mine", owner=user)
+    make_profile(mine, name="my-profile")
+    client.force_login(user)
+    return client, mine
+
+
+def test_staff_user_sees_only_accounts_they_own(staff_client, rows):
+    client, mine = staff_client
+    page = client.get(_url(Account, "changelist")).content.decode()
+    assert "mine" in page and "grace" not in page
+    assert client.get(_url(Account, "change", rows[Account].pk)).status_code == 302
+    profiles = client.get(_url(Profile, "changelist")).content.decode()
+    assert "my-profile" in profiles and "intro" not in profiles
+    bookings = client.get(_url(Booking, "changelist")).content.decode()
+    assert rows[Booking].email not in bookings
+    add = client.get(_url(Profile, "add")).content.decode()
+    assert "@mine" in add and "@grace" not in add
