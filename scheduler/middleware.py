@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 logger = logging.getLogger(__name__)
@@ -26,10 +27,21 @@ _CODES = {
 def error_response(
     status: int, message: str, code: str | None = None, fields: dict | None = None
 ) -> JsonResponse:
+    """SPEC's error body: `{"error": {"code", "message", "fields"?}}`."""
     body: dict = {"code": code or _CODES.get(status, "error"), "message": message}
     if fields:
         body["fields"] = fields
-    return JsonResponse({"error": body}, status=status)
+    response = JsonResponse({"error": body}, status=status)
+    if status == 429:
+        response["Retry-After"] = "3600"
+    return response
+
+
+def _declared_length(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
 
 
 class JsonApiErrorsMiddleware:
@@ -37,15 +49,26 @@ class JsonApiErrorsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path.startswith("/v1/"):
+            return self.get_response(request)
+        limit = settings.API_MAX_BODY_BYTES
+        if _declared_length(request) > limit:
+            # Refused before anything reads the body.
+            return error_response(413, f"The request body is larger than {limit} bytes")
         response = self.get_response(request)
-        if not request.path.startswith("/v1/") or response.status_code < 400:
+        if response.status_code in (301, 308) and response.get("Location", "").endswith(
+            request.path + "/"
+        ):
+            # CommonMiddleware's APPEND_SLASH: no /v1/ path ends in a slash, so this is a 404.
+            return error_response(404, f"No such resource: {request.path}")
+        if response.status_code < 400:
             return response
         if response.get("Content-Type", "").startswith("application/json"):
             return response
         status = response.status_code
         message = {
-            404: "No such resource",
-            405: f"Method {request.method} is not allowed here",
+            404: f"No such resource: {request.path}",
+            405: f"Method {request.method} is not allowed on {request.path}",
             413: "Request body too large",
         }.get(status, "Request failed")
         replaced = error_response(status, message)
