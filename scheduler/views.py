@@ -1,0 +1,289 @@
+"""Public pages: a profile's booking page and the invitee's manage/cancel/reschedule pages.
+
+Thin views: availability comes from `booking.compute` (through `picker.build`, once per
+request) and every change goes through `scheduler.booking`. Every page works without
+JavaScript; POST → redirect → GET keeps refreshes safe.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from scheduler import booking as booking_ops
+from scheduler import picker, ratelimit, variables
+from scheduler.forms import BookingForm, parse_slot
+from scheduler.invites import booking_ics
+from scheduler.models import Booking, Profile
+
+TAKEN_MESSAGE = "Sorry, that time was just taken or is no longer available. Please pick another."
+SPAM_MESSAGE = "We could not accept this form. Please try again."
+
+
+def _not_found(request: HttpRequest, title: str, message: str) -> HttpResponse:
+    return render(
+        request, "scheduler/not_found.html", {"title": title, "message": message}, status=404
+    )
+
+
+def _rate_limited(request: HttpRequest) -> HttpResponse | None:
+    """Count this POST; a 429 page with Retry-After once the client is over the limit."""
+    retry_after = ratelimit.hit(
+        "public-booking", ratelimit.client_ip(request), settings.PUBLIC_BOOKING_RATE_LIMIT
+    )
+    if retry_after is None:
+        return None
+    minutes = max(1, round(retry_after / 60))
+    response = render(request, "scheduler/rate_limited.html", {"minutes": minutes}, status=429)
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+def _placeholder_values(profile: Profile) -> dict[str, str]:
+    fields = variables.additional_fields(profile.subject, profile.description, profile.location)
+    values = {name: "…" for name in variables.BUILTINS}
+    values.update({f.name: f.default or "…" for f in fields})
+    values["openMeetingUrl"] = profile.open_meeting_url or ""
+    return values
+
+
+def _profile_summary(profile: Profile) -> dict[str, str]:
+    """Subject, description and location as a visitor sees them before booking."""
+    values = _placeholder_values(profile)
+    subject = variables.render(profile.subject, values).strip()
+    return {
+        "subject": subject or f"Meeting with {profile.account.name}",
+        "description": variables.render(profile.description, values).strip(),
+        "location": variables.render(profile.location, values).strip()
+        or ("Video call (link in the invite)" if profile.start_conference else ""),
+    }
+
+
+def _find_profile(handle: str, name: str) -> Profile | None:
+    return (
+        Profile.objects.select_related("account").filter(account__handle=handle, name=name).first()
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def profile_page(request: HttpRequest, handle: str, name: str) -> HttpResponse:
+    """`/{handle}/{name}/`: month view, day's times, and the booking form for a chosen time."""
+    profile = _find_profile(handle, name)
+    if profile is None or not profile.active:
+        return _not_found(
+            request,
+            "This booking page is not available",
+            "The link may be mistyped, or the host no longer takes bookings here.",
+        )
+    fields = variables.additional_fields(profile.subject, profile.description, profile.location)
+    query = request.GET.copy()
+    status, message, form = 200, "", None
+    if request.method == "POST":
+        limited = _rate_limited(request)
+        if limited:
+            return limited
+        form = BookingForm(request.POST, variables=fields)
+        query["slot"] = request.POST.get("slot", "")
+        if request.POST.get("tz"):
+            query["tz"] = request.POST["tz"]
+        outcome = _submit_booking(profile, form)
+        if isinstance(outcome, Booking):
+            target = reverse("booking-manage", args=[booking_ops.manage_token(outcome)])
+            zone = picker.visitor_zone(query, profile.timezone)
+            return redirect(picker.link(target, zone, "", done="booked"))
+        status, message = outcome
+    path = request.path
+    pick = picker.build(profile, query, path, timezone.now())
+    if form is None and pick.chosen:
+        initial = {"slot": picker.iso(pick.chosen[0])}
+        form = BookingForm(initial=initial, variables=fields)
+    elif pick.asked and not pick.chosen and not message:
+        message, status = TAKEN_MESSAGE, 200
+    context = _page_context(request, profile, pick, form, message)
+    return render(request, "scheduler/profile.html", context, status=status)
+
+
+def _submit_booking(profile: Profile, form: BookingForm) -> Booking | tuple[int, str]:
+    """Book from a posted form: the booking, or (status, message) for the page to show."""
+    if form.is_spam:
+        return 400, SPAM_MESSAGE
+    if not form.is_valid():
+        return 400, "Please correct the fields marked below."
+    start = form.cleaned_data["slot"]
+    end = start + timedelta(minutes=profile.duration_minutes)
+    try:
+        return booking_ops.book(
+            profile,
+            start=start,
+            end=end,
+            name=form.cleaned_data["name"],
+            email=form.cleaned_data["email"],
+            substitution_data=form.substitution_data(),
+        )
+    except booking_ops.BookingError as exc:
+        form.add_booking_errors(exc.fields)
+        return 400, "Please correct the fields marked below."
+    except booking_ops.SlotUnavailable:
+        return 409, TAKEN_MESSAGE
+
+
+def _page_context(
+    request: HttpRequest,
+    profile: Profile,
+    pick: picker.Picker,
+    form: BookingForm | None,
+    message: str,
+) -> dict[str, Any]:
+    taken = bool(message == TAKEN_MESSAGE and pick.asked)
+    chosen = pick.chosen if form is not None and not taken else None
+    return {
+        "profile": profile,
+        "account": profile.account,
+        "summary": _profile_summary(profile),
+        "page_zone": pick.zone,
+        "pick": pick,
+        "form": form if chosen else None,
+        "chosen": chosen,
+        "message": message,
+        "nearest": pick.nearest(pick.asked) if taken else [],
+        "zones": picker.zone_names(),
+        "detect_zone": request.method == "GET" and "tz" not in request.GET,
+        "hidden_query": {k: v for k, v in request.GET.items() if k in ("month", "date", "slot")},
+    }
+
+
+def _booking_or_404(token: str) -> Booking | None:
+    return booking_ops.booking_from_token(token)
+
+
+def _manage_links(token: str) -> dict[str, str]:
+    return {
+        "manage_path": reverse("booking-manage", args=[token]),
+        "cancel_path": reverse("booking-cancel", args=[token]),
+        "reschedule_path": reverse("booking-reschedule", args=[token]),
+        "ics_path": reverse("booking-ics", args=[token]),
+    }
+
+
+def _booking_context(request: HttpRequest, booking: Booking, token: str) -> dict[str, Any]:
+    default_zone = booking.profile.timezone if booking.profile else booking.account.timezone
+    zone = picker.visitor_zone(request.GET, default_zone)
+    return {
+        "booking": booking,
+        "account": booking.account,
+        "profile": booking.profile,
+        "zone": zone,
+        "page_zone": zone,
+        "start": booking.start.astimezone(zone),
+        "end": booking.end.astimezone(zone),
+        "meeting_url": booking_ops.meeting_url(booking, booking.profile),
+        "confirmed": booking.status == Booking.Status.CONFIRMED,
+        "tz_query": f"?tz={zone.key}" if zone.key != default_zone else "",
+        "zones": picker.zone_names(),
+        "detect_zone": request.method == "GET" and "tz" not in request.GET,
+        "hidden_query": {},
+        **_manage_links(token),
+    }
+
+
+_GONE = ("This link is not valid", "The booking link is mistyped or no longer exists.")
+
+
+@require_http_methods(["GET", "HEAD"])
+def booking_page(request: HttpRequest, token: str) -> HttpResponse:
+    """`/bookings/<token>/`: the confirmation and manage page (GET only shows)."""
+    booking = _booking_or_404(token)
+    if booking is None:
+        return _not_found(request, *_GONE)
+    context = _booking_context(request, booking, token)
+    context["done"] = request.GET.get("done", "")
+    return render(request, "scheduler/booking.html", context)
+
+
+@require_http_methods(["GET", "HEAD"])
+def booking_ics_download(request: HttpRequest, token: str) -> HttpResponse:
+    """The booking as an `.ics` file for "add to calendar"."""
+    booking = _booking_or_404(token)
+    if booking is None:
+        return _not_found(request, *_GONE)
+    method = "cancel" if booking.status == Booking.Status.CANCELLED else "publish"
+    response = HttpResponse(booking_ics(booking, method), content_type="text/calendar")
+    response["Content-Disposition"] = 'attachment; filename="invite.ics"'
+    return response
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def cancel_page(request: HttpRequest, token: str) -> HttpResponse:
+    """GET asks (mail scanners follow links); POST cancels."""
+    booking = _booking_or_404(token)
+    if booking is None:
+        return _not_found(request, *_GONE)
+    if request.method == "POST" and booking.status != Booking.Status.CANCELLED:
+        booking_ops.cancel(booking)
+        target = reverse("booking-manage", args=[token])
+        return redirect(target + _tz_suffix(request, "cancelled"))
+    context = _booking_context(request, booking, token)
+    return render(request, "scheduler/cancel.html", context)
+
+
+def _tz_suffix(request: HttpRequest, done: str) -> str:
+    tz = request.POST.get("tz") or request.GET.get("tz")
+    zone_part = f"tz={tz}&" if tz in picker.zone_names() else ""
+    return f"?{zone_part}done={done}"
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def reschedule_page(request: HttpRequest, token: str) -> HttpResponse:
+    """Pick another free time of the same profile; POST moves the booking."""
+    booking = _booking_or_404(token)
+    if booking is None:
+        return _not_found(request, *_GONE)
+    context = _booking_context(request, booking, token)
+    profile = booking.profile
+    if booking.status != Booking.Status.CONFIRMED or profile is None or not profile.active:
+        context["closed"] = True
+        return render(request, "scheduler/reschedule.html", context)
+    query = request.GET.copy()
+    message, status = "", 200
+    if request.method == "POST":
+        limited = _rate_limited(request)
+        if limited:
+            return limited
+        query["slot"] = request.POST.get("slot", "")
+        if request.POST.get("tz"):
+            query["tz"] = request.POST["tz"]
+        start = parse_slot(query["slot"])
+        if start is not None:
+            try:
+                end = start + timedelta(minutes=profile.duration_minutes)
+                booking_ops.reschedule(booking, start=start, end=end)
+            except (booking_ops.SlotUnavailable, booking_ops.NotAllowed):
+                pass
+            else:
+                target = reverse("booking-manage", args=[token])
+                return redirect(target + _tz_suffix(request, "rescheduled"))
+        message, status = TAKEN_MESSAGE, 409
+    pick = picker.build(profile, query, request.path, timezone.now(), exclude_booking_id=booking.pk)
+    if pick.asked and not pick.chosen:
+        message = TAKEN_MESSAGE
+    context.update(
+        {
+            "pick": pick,
+            "chosen": pick.chosen if not message else None,
+            "chosen_iso": picker.iso(pick.chosen[0]) if pick.chosen else "",
+            "page_zone": pick.zone,
+            "message": message,
+            "nearest": pick.nearest(pick.asked) if message and pick.asked else [],
+            "summary": _profile_summary(profile),
+            "detect_zone": request.method == "GET" and "tz" not in request.GET,
+            "hidden_query": {k: v for k, v in request.GET.items() if k in ("month", "date")},
+        }
+    )
+    return render(request, "scheduler/reschedule.html", context, status=status)
