@@ -5,6 +5,8 @@ import pytest
 pytest_plugins = [
     "tests.fixtures.servers",
     "tests.fixtures.smtp",
+    "tests.fixtures.feeds",
+    "tests.fixtures.radicale",
 ]
 
 

@@ -7,17 +7,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
+from zoneinfo import ZoneInfo
 
 from django.db.models import Q
 
-from scheduler.calendars import builtin
+from scheduler.calendars import builtin, busy_copy
 from scheduler.dbfuncs import busy_pairs
 from scheduler.models import Account, Booking, Calendar
 
 
-def _external_busy(calendar: Calendar, lo: float, hi: float) -> list[tuple[float, float]]:
-    return [(s, e) for s, e in calendar.busy_intervals or () if e > lo and s < hi]
+def _external_busy(
+    calendar: Calendar, lo: float, hi: float, zone: tzinfo
+) -> list[tuple[float, float]]:
+    return busy_copy.read(calendar.busy_intervals or (), lo, hi, zone)
 
 
 def account_busy(
@@ -28,17 +31,23 @@ def account_busy(
     now: datetime | None = None,
     exclude_booking_id: int | None = None,
     refresh: bool = True,
+    tz: tzinfo | str | None = None,
 ) -> list[tuple[float, float]]:
-    """Union input for SPEC §3 rule 4: every calendar's events plus live bookings."""
+    """Union input for SPEC §3 rule 4: every calendar's events plus live bookings.
+
+    All-day and floating events of external calendars are read in `tz` (the profile's zone;
+    the account's when not given).
+    """
     lo_ts, hi_ts = lo.timestamp(), hi.timestamp()
+    zone = tz if isinstance(tz, tzinfo) else ZoneInfo(tz or account.timezone)
     busy: list[tuple[float, float]] = []
     external = [c for c in account.calendars.all() if c.kind != Calendar.Kind.BUILTIN]
     if refresh and external:
         from scheduler.calendars import refresh as refresh_module
 
-        external = refresh_module.ensure_fresh(external)
+        external = refresh_module.ensure_fresh(external, now=now, until=hi)
     for calendar in external:
-        busy.extend(_external_busy(calendar, lo_ts, hi_ts))
+        busy.extend(_external_busy(calendar, lo_ts, hi_ts, zone))
     busy.extend(builtin.busy(account, lo, hi, exclude_booking_id=exclude_booking_id))
     bookings = Booking.objects.filter(account=account).live(now).overlapping(lo, hi)
     if exclude_booking_id is not None:
