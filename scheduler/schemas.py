@@ -233,6 +233,28 @@ class ProfilePatch(ProfileIn):
     active: StrictBool | None = None  # type: ignore[assignment]
     context: StrictStr | None = Field(None, max_length=10_000)  # type: ignore[assignment]
 
+    @field_validator(
+        "name",
+        "durationMinutes",
+        "availabilityStep",
+        "bufferBetweenMinutes",
+        "startAfterMinutes",
+        "timeAvailableFor",
+        "subject",
+        "description",
+        "location",
+        "startConference",
+        "active",
+        "context",
+        mode="before",
+    )
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        # Unset fields keep their stored value; an explicit null has no meaning for these.
+        if value is None:
+            raise ValueError("may not be null")
+        return value
+
 
 # Fields a client may set to null (meaning "none"); the others must hold a value when sent.
 NULLABLE_PROFILE_FIELDS = frozenset(
