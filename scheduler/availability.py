@@ -126,7 +126,10 @@ def add_period(start_local: datetime, period: Period, zone: ZoneInfo) -> datetim
     """Rule 1: the date part by relativedelta on wall time, made an instant with fold=0,
     then the time part as absolute time."""
     wall = start_local.astimezone(zone).replace(tzinfo=None, fold=0) + period.date_part
-    return wall.replace(tzinfo=zone, fold=0) + timedelta(seconds=period.seconds)
+    # Adding a timedelta to a datetime in a zoneinfo zone moves its wall clock, not the
+    # instant: go to UTC first so PT36H is 36 real hours across a DST change.
+    instant = wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    return instant + timedelta(seconds=period.seconds)
 
 
 def horizon_end(rules: Rules, now: datetime) -> datetime:
@@ -137,7 +140,8 @@ def window(
     rules: Rules, now: datetime, start: datetime | None = None, end: datetime | None = None
 ) -> tuple[datetime, datetime]:
     """Rule 1: `[lo, hi)`, the latest start and the earliest end that apply."""
-    starts = [now + timedelta(minutes=rules.start_after_minutes)]
+    # In UTC, so the notice is absolute minutes even when `now` carries a zoneinfo zone.
+    starts = [now.astimezone(UTC) + timedelta(minutes=rules.start_after_minutes)]
     ends = [horizon_end(rules, now)]
     if rules.active_from is not None:
         starts.append(rules.active_from)
@@ -285,6 +289,7 @@ def is_slot(
     bookings_per_day: Mapping[date, int] | None = None,
 ) -> bool:
     """Whether `[slot_start, slot_end)` is exactly one of the slots computed now."""
+    slot_start, slot_end = slot_start.astimezone(UTC), slot_end.astimezone(UTC)
     slots = free_slots(
         rules,
         busy,
