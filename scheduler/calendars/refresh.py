@@ -140,7 +140,9 @@ def ensure_fresh(
             reach is not None and (calendar.busy_until is None or calendar.busy_until < reach)
         )
         if uncovered:
-            if since_attempt >= RETRY_UNREAD_SECONDS and _claim(calendar, now):
+            # Right after a failure, wait a little before making requests wait again.
+            settled = not calendar.last_error or since_attempt >= RETRY_UNREAD_SECONDS
+            if settled and _claim(calendar, now):
                 calendar = refresh(calendar, now, until=until)
         elif _seconds_since(calendar.last_fetched_at, now) >= settings.CALENDAR_REFRESH_SECONDS:
             if since_attempt >= settings.CALENDAR_REFRESH_SECONDS and _claim(calendar, now):
