@@ -202,3 +202,12 @@ def test_profile_end_time_stops_month_navigation(client, profile):
     profile.save()
     html = client.get(url(profile)).content.decode()
     assert 'rel="next"' not in html
+
+
+@override_settings(PUBLIC_BOOKING_RATE_LIMIT=1)
+def test_rate_limit_window_ends_after_the_hour(client, profile):
+    assert client.post(url(profile), post_data("bad")).status_code == 400
+    limited = client.post(url(profile), post_data("bad"))
+    assert limited.status_code == 429
+    with time_machine.travel(NOW + timedelta(seconds=int(limited["Retry-After"]) + 1)):
+        assert client.post(url(profile), post_data("bad")).status_code == 400

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -132,3 +133,22 @@ def test_cancelled_booking_cannot_be_rescheduled(client, booking, token):
     assert response.status_code == 200
     booking.refresh_from_db()
     assert booking.status == Booking.Status.CANCELLED and booking.start == at(10)
+
+
+def test_every_page_has_one_h1_lang_and_labels(client, booking, token):
+    pages = [
+        f"/bookings/{token}/",
+        f"/bookings/{token}/cancel/",
+        f"/bookings/{token}/reschedule/?slot=2026-03-03T14:00:00Z",
+        "/bookings/bad/",
+        "/ada/intro/?slot=2026-03-03T14:00:00Z",
+    ]
+    for path in pages:
+        html = client.get(path).content.decode()
+        assert html.count("<h1") == 1, path
+        assert '<html lang="en">' in html and 'name="viewport"' in html, path
+        assert 'href="#main"' in html, path
+        visible = re.findall(r'<(?:input|select)(?![^>]*type="hidden")[^>]*\bid="([^"]+)"', html)
+        assert visible or "bad" in path
+        for input_id in visible:
+            assert f'for="{input_id}"' in html, f"{path}: #{input_id} has no label"
