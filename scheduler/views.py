@@ -143,16 +143,21 @@ def _page_context(
 ) -> dict[str, Any]:
     taken = bool(message == TAKEN_MESSAGE and pick.asked)
     chosen = pick.chosen if form is not None and not taken else None
+    nearest = pick.nearest(pick.asked) if taken else []
+    # A taken slot after a POST: the same form again, typed values kept, with the nearest
+    # free times to pick from instead of the lost one.
+    retry = [(picker.iso(slot[0]), slot) for slot, _ in nearest] if form is not None else []
     return {
         "profile": profile,
         "account": profile.account,
         "summary": _profile_summary(profile),
         "page_zone": pick.zone,
         "pick": pick,
-        "form": form if chosen else None,
+        "form": form if chosen or retry else None,
         "chosen": chosen,
+        "retry_slots": retry,
         "message": message,
-        "nearest": pick.nearest(pick.asked) if taken else [],
+        "nearest": [] if retry else nearest,
         "zones": picker.zone_names(),
         "detect_zone": request.method == "GET" and "tz" not in request.GET,
         "hidden_query": {k: v for k, v in request.GET.items() if k in ("month", "date", "slot")},

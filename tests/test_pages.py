@@ -134,11 +134,25 @@ def test_booking_redirects_to_the_manage_page(client, profile):
     assert "11:00–11:30" in html  # Paris is UTC+1 in March
 
 
-def test_taken_slot_shows_message_and_nearest_times(client, profile):
+def test_taken_slot_shows_form_again_with_nearest_times(client, profile):
     make_booking(profile, at(10), at(10, 30))
-    response = client.post(url(profile), post_data("2026-03-02T10:00:00Z"))
+    response = client.post(url(profile), post_data("2026-03-02T10:00:00Z", var_company="Initech"))
     html = response.content.decode()
     assert response.status_code == 409
+    assert "that time was just taken" in html
+    choices = re.findall(r'name="slot" id="retry-\d" value="([^"]+)"', html)
+    assert choices == [f"2026-03-02T{t}:00Z" for t in ("09:00", "09:30", "10:30", "11:00", "11:30")]
+    assert 'value="Bea Guest"' in html and 'value="Initech"' in html  # typed values kept
+    assert 'type="hidden" name="slot"' not in html
+    assert Booking.objects.count() == 1
+    again = client.post(url(profile), post_data(choices[2], var_company="Initech"))
+    assert again.status_code == 302
+    assert Booking.objects.filter(start=at(10, 30), email="bea@example.com").exists()
+
+
+def test_link_to_taken_slot_shows_nearest_links(client, profile):
+    make_booking(profile, at(10), at(10, 30))
+    html = client.get(url(profile) + "?slot=2026-03-02T10:00:00Z").content.decode()
     assert "that time was just taken" in html
     nearest = re.search(r"The nearest free times:(.*?)</ul>", html, re.S).group(1)
     assert re.findall(r">Mon 2 Mar, (\d\d:\d\d)<", nearest) == [
@@ -148,7 +162,7 @@ def test_taken_slot_shows_message_and_nearest_times(client, profile):
         "11:00",
         "11:30",
     ]
-    assert Booking.objects.count() == 1
+    assert 'name="name"' not in html
 
 
 def test_field_errors_stand_beside_fields_and_values_are_kept(client, profile):
