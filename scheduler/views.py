@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -190,7 +191,7 @@ def _booking_context(request: HttpRequest, booking: Booking, token: str) -> dict
         "end": booking.end.astimezone(zone),
         "meeting_url": booking_ops.meeting_url(booking, booking.profile),
         "confirmed": booking.status == Booking.Status.CONFIRMED,
-        "tz_query": f"?tz={zone.key}" if zone.key != default_zone else "",
+        "tz_query": "?" + urlencode({"tz": zone.key}) if zone.key != default_zone else "",
         "zones": picker.zone_names(),
         "detect_zone": request.method == "GET" and "tz" not in request.GET,
         "hidden_query": {},
@@ -240,8 +241,8 @@ def cancel_page(request: HttpRequest, token: str) -> HttpResponse:
 
 def _tz_suffix(request: HttpRequest, done: str) -> str:
     tz = request.POST.get("tz") or request.GET.get("tz")
-    zone_part = f"tz={tz}&" if tz in picker.zone_names() else ""
-    return f"?{zone_part}done={done}"
+    params = {"tz": tz} if tz in picker.zone_names() else {}
+    return "?" + urlencode({**params, "done": done})
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
