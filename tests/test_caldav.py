@@ -14,7 +14,7 @@ from scheduler.calendars import caldav, refresh
 from scheduler.calendars.busy_copy import LOCAL
 from scheduler.models import Booking, Calendar, Delivery
 from tests.factory import make_account, make_profile
-from tests.fixtures.feeds import DATA
+from tests.fixtures.feeds import DATA, redirect
 from tests.fixtures.servers import free_port
 
 NOW = datetime(2027, 3, 1, 6, 0, tzinfo=UTC)
@@ -204,3 +204,18 @@ def test_a_caldav_outage_never_loses_a_booking(django_capture_on_commit_callback
     assert "ConnectionError" in made.calendar_error or "refused" in made.calendar_error
     calendar.refresh_from_db()
     assert calendar.last_error  # reading it for availability failed too, and was recorded
+
+
+def test_caldav_requests_do_not_follow_redirects(feed_server):
+    """A redirect would reach a host the SSRF guard never checked."""
+    feed_server.route("/dav/cal/x%40booking.ics", redirect("http://10.0.0.1/steal"))
+    feed_server.route("/dav/cal/", redirect("http://10.0.0.1/steal"))
+    account = make_account()
+    calendar = Calendar.objects.create(
+        account=account, kind="caldav", role="primary", url=feed_server.base + "/dav/cal/"
+    )
+    event = Booking(account=account, start=NOW, end=NOW + timedelta(hours=1), uid="x@booking")
+    with pytest.raises(Exception, match="Exceeded 0 redirects"):
+        caldav.write(calendar, event)
+    refresh.refresh(calendar, NOW)
+    assert "TooManyRedirects" in calendar.last_error and calendar.last_fetched_at is None
