@@ -245,3 +245,25 @@ def _bench_feed() -> bytes:
     from scheduler.calendars.ics import make_feed
 
     return make_feed(300)
+
+
+def test_availability_reads_all_day_and_floating_events_in_the_profiles_zone(feed_server):
+    """SPEC §3: "in tz", the profile's workHours zone, even when the account's zone differs."""
+    account = make_account(timezone="UTC")
+    make_feed_calendar(account, feed_server.route("/w.ics", static(WEEKLY)))
+    week = ["monday", "tuesday", "wednesday", "thursday", "friday"]
+    profile = make_profile(
+        account,
+        duration_minutes=60,
+        availability_step=60,
+        work_hours={
+            "timezone": "America/New_York",
+            "daySchedules": [
+                {"dayOfWeek": day, "workingIntervals": [{"start": "09:00", "end": "17:00"}]}
+                for day in week
+            ],
+        },
+    )
+    days = hours_by_day(profile)
+    assert days[date(2027, 3, 5)] == [10, 11, 12, 13, 14, 15, 16]  # the gym at 09:00 New York
+    assert date(2027, 3, 11) not in days  # the conference's New York dates
