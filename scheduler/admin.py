@@ -11,6 +11,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -64,6 +65,18 @@ class CalendarForm(forms.ModelForm):
     class Meta:
         model = Calendar
         fields = ["account", "name", "kind", "role", "url", "username", "password"]
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data.get("url") or ""
+        # Checked when it changes: the fetcher checks again before every request anyway.
+        if url and url != self.instance.url:
+            from scheduler.calendars.ssrf import validate_calendar_url
+
+            try:
+                validate_calendar_url(url)
+            except ValueError as exc:
+                raise ValidationError(str(exc).removeprefix("url: ")) from exc
+        return url
 
     def clean_password(self) -> str:
         value = self.cleaned_data.get("password") or ""

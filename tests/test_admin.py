@@ -323,3 +323,14 @@ def test_staff_user_sees_only_accounts_they_own(staff_client, rows):
     assert rows[Booking].email not in bookings
     add = client.get(_url(Profile, "add")).content.decode()
     assert "@mine" in add and "@grace" not in add
+
+
+def test_calendar_url_on_a_private_address_is_refused(admin_client, rows, settings):
+    settings.ALLOW_PRIVATE_CALENDAR_URLS = False
+    data = _calendar_post(rows[Calendar], url="http://127.0.0.1:8080/private.ics", kind="ics")
+    page = admin_client.post(_url(Calendar, "add"), data).content.decode()
+    assert "127.0.0.1" in page and "loopback" in page
+    assert not Calendar.objects.filter(url__contains="127.0.0.1").exists()
+    settings.ALLOW_PRIVATE_CALENDAR_URLS = True
+    assert admin_client.post(_url(Calendar, "add"), data).status_code == 302
+    assert Calendar.objects.filter(url__contains="127.0.0.1").exists()
