@@ -80,7 +80,7 @@ def load_calendar(data: bytes | str) -> icalendar.Calendar:
     """Parse feed data into one normalized VCALENDAR; FeedError when it is not one."""
     text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
     text = text.lstrip("\ufeff \t\r\n")
-    if not text[:200].upper().startswith("BEGIN:VCALENDAR"):
+    if not text[:15].upper().startswith("BEGIN:VCALENDAR"):
         raise FeedError(f"not an iCalendar feed: it starts with {text[:40]!r}")
     try:
         calendar = icalendar.Calendar.from_ical(_windows_to_iana(text))
