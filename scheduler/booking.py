@@ -80,7 +80,12 @@ def compute(
         return Availability(lo, hi, [], horizon)
     buffer = timedelta(minutes=rules.buffer_minutes)
     busy = account_busy(
-        profile.account, lo - buffer, hi + buffer, now=now, exclude_booking_id=exclude_booking_id
+        profile.account,
+        lo - buffer,
+        hi + buffer,
+        now=now,
+        exclude_booking_id=exclude_booking_id,
+        tz=rules.zone,  # all-day and floating events are read in the profile's zone (§3)
     )
     per_day = _bookings_per_day(profile, lo, hi, now, exclude_booking_id)
     slots = availability.slots_in_window(rules, busy, lo, hi, per_day)
