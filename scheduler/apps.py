@@ -5,3 +5,6 @@ class SchedulerConfig(AppConfig):
     name = "scheduler"
     verbose_name = "Scheduling"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from scheduler import signals  # noqa: F401  (connects the receivers)

@@ -199,6 +199,8 @@ class Calendar(models.Model):
     last_modified = models.CharField(max_length=100, blank=True)
     last_error = models.TextField(blank=True)
     busy_intervals = models.JSONField(default=list, blank=True, editable=False)
+    # Bumped whenever a builtin calendar's own events change: the cache key of their busy copy.
+    events_version = models.PositiveIntegerField(default=0, editable=False)
     busy_from = models.DateTimeField(null=True, blank=True)
     busy_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=tz_now)

@@ -21,3 +21,4 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
 else:
     _base = DATABASES["default"]["NAME"]  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": f"test_{_base}{_suffix}"}  # noqa: F405
+STATIC_ROOT.mkdir(exist_ok=True)  # noqa: F405  (WhiteNoise warns about a missing folder)

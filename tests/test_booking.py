@@ -174,3 +174,19 @@ def test_manage_token_round_trip(profile):
     made.secret = "rotated"
     made.save()
     assert booking.booking_from_token(token) is None
+
+
+def test_builtin_events_added_after_a_read_block_at_once(db):
+    """The builtin calendar's busy copy is cached; a new event must still block its time."""
+    from datetime import UTC, datetime
+
+    from scheduler import booking
+    from tests.factory import make_event, make_profile
+
+    profile = make_profile(time_available_for="P7D")
+    now = datetime(2030, 1, 7, 8, tzinfo=UTC)  # a Monday
+    first = booking.compute(profile, now).slots[0]
+    event = make_event(profile.account, first[0], first[1])
+    assert first not in booking.compute(profile, now).slots
+    event.delete()
+    assert first in booking.compute(profile, now).slots

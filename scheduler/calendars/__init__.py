@@ -41,14 +41,15 @@ def account_busy(
     lo_ts, hi_ts = lo.timestamp(), hi.timestamp()
     zone = tz if isinstance(tz, tzinfo) else ZoneInfo(tz or account.timezone)
     busy: list[tuple[float, float]] = []
-    external = [c for c in account.calendars.all() if c.kind != Calendar.Kind.BUILTIN]
+    calendars = list(account.calendars.all())
+    external = [c for c in calendars if c.kind != Calendar.Kind.BUILTIN]
     if refresh and external:
         from scheduler.calendars import refresh as refresh_module
 
         external = refresh_module.ensure_fresh(external, now=now, until=hi)
     for calendar in external:
         busy.extend(_external_busy(calendar, lo_ts, hi_ts, zone))
-    busy.extend(builtin.busy(account, lo, hi, exclude_booking_id=exclude_booking_id))
+    busy.extend(builtin.busy(calendars, lo, hi))
     bookings = Booking.objects.filter(account=account).live(now).overlapping(lo, hi)
     if exclude_booking_id is not None:
         bookings = bookings.filter(~Q(pk=exclude_booking_id))

@@ -2,25 +2,44 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.core.cache import cache
+from django.utils import timezone
 
 from scheduler.dbfuncs import busy_pairs
-from scheduler.models import Account, Booking, Calendar, Event
+from scheduler.models import Booking, Calendar, Event
 
 
-def busy(
-    account: Account, lo: datetime, hi: datetime, *, exclude_booking_id: int | None = None
-) -> list[tuple[float, float]]:
-    events = (
-        Event.objects.filter(calendar__account=account, calendar__kind=Calendar.Kind.BUILTIN)
-        .busy()
-        .overlapping(lo, hi)
-    )
-    if exclude_booking_id is not None:
-        events = events.exclude(booking_id=exclude_booking_id)
-    # Events written for bookings mirror the booking rows, which account_busy adds anyway.
-    events = events.filter(booking__isnull=True)
-    return busy_pairs(events)
+def _copy(calendar: Calendar) -> list[tuple[int, int]]:
+    """The calendar's own busy events from yesterday on, as (start, end) POSIX seconds.
+
+    Cached under the calendar's `events_version`, which every change of its events bumps
+    (scheduler/signals.py), so the key itself says whether the copy is current: no expiry
+    and no invalidation across processes needed. Availability windows never start in the
+    past, so events that ended before yesterday can be left out.
+    """
+    # created_at guards against a reused primary key (SQLite reuses them after a rollback).
+    key = f"builtin-busy:{calendar.pk}:{calendar.created_at.timestamp()}:{calendar.events_version}"
+    pairs = cache.get(key)
+    if pairs is None:
+        since = timezone.now() - timedelta(days=1)
+        events = Event.objects.filter(calendar=calendar, booking__isnull=True, end__gt=since)
+        pairs = busy_pairs(events.busy())
+        cache.set(key, pairs, timeout=24 * 3600)
+    return pairs
+
+
+def busy(calendars: Iterable[Calendar], lo: datetime, hi: datetime) -> list[tuple[float, float]]:
+    """Busy time of the builtin calendars' own events (not the ones mirroring bookings: the
+    booking rows are read directly)."""
+    lo_ts, hi_ts = lo.timestamp(), hi.timestamp()
+    out: list[tuple[float, float]] = []
+    for calendar in calendars:
+        if calendar.kind == Calendar.Kind.BUILTIN:
+            out.extend(p for p in _copy(calendar) if p[1] > lo_ts and p[0] < hi_ts)
+    return out
 
 
 def write(calendar: Calendar, booking: Booking) -> None:

@@ -145,14 +145,16 @@ def busy_entries(data: bytes | str, lo: datetime, hi: datetime) -> list:
     return busy_copy.encode(*blocking_intervals(load_calendar(data), lo, hi))
 
 
-def make_feed(events: int, *, seed: int = 5, start: datetime | None = None) -> bytes:
+def make_feed(
+    events: int, *, seed: int = 5, start: datetime | None = None, days: int = 365
+) -> bytes:
     """A realistic feed of `events` VEVENTs for benchmarks: one in ten weekly (RRULE), some
-    all-day, spread over a year from `start` (default: today 00:00 UTC)."""
+    all-day, spread over `days` from `start` (default: today 00:00 UTC)."""
     rng = random.Random(seed)
     origin = start or datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//booking-service//make_feed//EN"]
     for number in range(events):
-        day = origin + timedelta(days=rng.randrange(365))
+        day = origin + timedelta(days=rng.randrange(days))
         lines += ["BEGIN:VEVENT", f"UID:bench-{number}@make-feed", "DTSTAMP:20260101T000000Z"]
         if number % 20 == 7:
             lines += [
