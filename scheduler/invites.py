@@ -164,8 +164,18 @@ def booking_messages(booking: Booking, method: str) -> list[EmailMultiAlternativ
 
 
 def send_booking_mail(booking: Booking, method: str) -> None:
-    """Send the mails for `method` ("request" or "cancel") over one SMTP connection;
-    any SMTP failure is raised so the task can retry."""
+    """Send the mails for `method` ("request" or "cancel") over one SMTP connection; any SMTP
+    failure is raised so the task can retry. Each message accepted by the server is noted on
+    the booking at once, so a retry sends only what has not gone out yet."""
     messages = booking_messages(booking, method)
+    roles = (["invitee"] if booking.email else []) + ["host"]
+    sent = list(booking.mail_sent or [])
     with get_connection(fail_silently=False) as connection:
-        connection.send_messages(messages)
+        for role, message in zip(roles, messages, strict=True):
+            key = f"{method}:{booking.sequence}:{role}"
+            if key in sent:
+                continue
+            connection.send_messages([message])
+            sent.append(key)
+            Booking.objects.filter(pk=booking.pk).update(mail_sent=sent)
+    booking.mail_sent = sent

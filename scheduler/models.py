@@ -391,6 +391,9 @@ class Booking(models.Model):
     mail_state = models.CharField(max_length=10, choices=Delivery.choices, default=Delivery.NONE)
     mail_attempts = models.PositiveIntegerField(default=0)
     mail_error = models.TextField(blank=True)
+    # Messages already accepted by the SMTP server, as "method:sequence:recipient-role", so a
+    # retry after a partial failure never sends the same message twice.
+    mail_sent = models.JSONField(default=list, blank=True, editable=False)
     calendar_state = models.CharField(
         max_length=10, choices=Delivery.choices, default=Delivery.NONE
     )

@@ -202,3 +202,26 @@ def test_smtp_outage_is_retried_by_the_db_worker(transactional_db, client, smtp)
     assert booking.mail_state == Delivery.DONE and booking.mail_error == ""
     assert booking.mail_attempts == 2
     assert {m["X-Envelope-To"] for m in smtp.messages} == {"bea@example.com", "ada@example.com"}
+
+
+def test_a_retry_after_a_partial_failure_sends_only_what_did_not_go_out(
+    db, client, smtp, django_capture_on_commit_callbacks
+):
+    from scheduler import tasks
+
+    profile = open_profile()
+    start, _ = first_slot(profile)
+    smtp.refused.add("ada@example.com")  # the host's mailbox refuses; the invitee's accepts
+    with django_capture_on_commit_callbacks(execute=True):
+        booking = book_via_page(client, profile, start)
+    booking.refresh_from_db()
+    assert booking.mail_state == Delivery.FAILED and "550" in booking.mail_error
+    assert len(to(smtp.messages, "bea@example.com")) == 1
+    assert booking.mail_sent == ["request:0:invitee"]
+
+    smtp.refused.clear()
+    assert tasks.deliver_mail.call(booking.pk, "request", booking.sequence) == "sent"
+    booking.refresh_from_db()
+    assert booking.mail_state == Delivery.DONE
+    assert len(to(smtp.messages, "bea@example.com")) == 1  # not sent twice
+    assert len(to(smtp.messages, "ada@example.com")) == 1
