@@ -22,3 +22,13 @@ def token(account):
     from tests.factory import make_token
 
     return make_token(account)
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: rate-limit counters and cached busy copies must
+    not leak between tests, nor between runs when the cache is a shared Redis."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
