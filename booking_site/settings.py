@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_tasks",
     "django_tasks_db",
+    # Listed so /v1/docs loads ninja's bundled Swagger UI from our static files, not a CDN.
+    "ninja",
     "scheduler",
 ]
 
@@ -141,7 +143,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -150,7 +152,11 @@ STORAGES = {
         "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
     },
 }
-WHITENOISE_USE_FINDERS = True
+# Once `collectstatic` has run, serve its copy: it carries the gzip/brotli variants that the
+# apps' own folders lack. Before that (and in development) read the apps' folders directly.
+WHITENOISE_USE_FINDERS = _strict_bool(
+    "STATIC_USE_FINDERS", DEBUG or not (STATIC_ROOT / "admin").is_dir()
+)
 
 # Production hardening; each can be relaxed from the environment for plain-HTTP installs.
 SECURE_SSL_REDIRECT = _strict_bool(
