@@ -6,15 +6,19 @@ Views parse and authorize; booking.py and availability.py decide. Every error le
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
+from django.views.decorators.http import require_safe
 from ninja import NinjaAPI, Query, Router, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.renderers import JSONRenderer
+from ninja.responses import NinjaJSONEncoder
 
 from scheduler import booking as booking_ops
 from scheduler import variables
@@ -53,11 +57,29 @@ from scheduler.schemas import (
     page,
 )
 
+
+class UtcEncoder(NinjaJSONEncoder):
+    """Instants leave in UTC with `Z` (SPEC: "the service answers in UTC"), whatever offset
+    the client sent them with."""
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, datetime) and o.utcoffset() is not None:
+            o = o.astimezone(UTC)
+        return super().default(o)
+
+
+class UtcRenderer(JSONRenderer):
+    encoder_class = UtcEncoder
+
+
 api = NinjaAPI(
     title="Booking API",
     version="1.0.0",
     urls_namespace="v1",
     description="Self-hosted booking service with Aurinko Booking API-shaped endpoints.",
+    renderer=UtcRenderer(),
+    # The OpenAPI document and its page are read-only: other methods are 405, not 200.
+    docs_decorator=require_safe,
 )
 account = Router(auth=AccountToken(), tags=["Booking"])
 public = Router(tags=["Availability"])
@@ -421,9 +443,19 @@ def _availability(
         "subject": profile.subject,
         "additionalFields": [f.as_dict() for f in fields],
     }
-    if found.horizon > found.hi:
-        answer["nextFromDate"] = found.hi.astimezone(zone).date()
+    # Slots can come after the window only while both the horizon and the profile's own end
+    # lie beyond it; otherwise a client following nextFromDate would never stop.
+    last = min(found.horizon, profile.end_time or found.horizon)
+    if last > found.hi:
+        answer["nextFromDate"] = _next_from_date(found.hi, start.astimezone(zone).date(), zone)
     return answer
+
+
+def _next_from_date(hi: datetime, first_day: date, zone: ZoneInfo) -> date:
+    """The local date holding the window's end (the day after, when it ends at midnight), so a
+    window cut at mid-day leaves the rest of that day to the next request; but always after
+    the request's first day, so a client following it moves forward."""
+    return max(hi.astimezone(zone).date(), first_day + timedelta(days=1))
 
 
 def _meeting_query(

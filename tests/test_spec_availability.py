@@ -1,0 +1,523 @@
+"""SPEC §3 conformance, checked as a client: GET …/meeting against a brute-force reference.
+
+The reference below is written from the SPEC text alone (it shares no code with
+scheduler/availability.py): it walks every local date, every candidate of every merged
+interval, and every busy interval. Each test freezes time, configures a profile through the
+API, and compares the whole answer with it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from dateutil.relativedelta import relativedelta
+from django.test import override_settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from scheduler.models import Booking, Calendar
+from tests.factory import make_account, make_booking, make_event, make_token
+from tests.fixtures.feeds import static
+from tests.test_api import Api, assert_error
+
+pytestmark = pytest.mark.django_db
+
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+Interval = tuple[datetime, datetime]
+_names = itertools.count(1)
+
+# --- the reference, from SPEC §3 alone ------------------------------------------------------
+
+_PERIOD = re.compile(
+    r"P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?"
+)
+
+
+def ref_add_period(start: datetime, period: str, zone: ZoneInfo) -> datetime:
+    """Rule 1: date part by relativedelta on the wall clock, fold=0, then absolute time."""
+    match = _PERIOD.fullmatch(period)
+    assert match, period
+    y, mo, w, d, h, mi, s = (int(g or 0) for g in match.groups())
+    wall = start.astimezone(zone).replace(tzinfo=None)
+    wall += relativedelta(years=y, months=mo, weeks=w, days=d)
+    return wall.replace(tzinfo=zone, fold=0).astimezone(UTC) + timedelta(
+        hours=h, minutes=mi, seconds=s
+    )
+
+
+def ref_local(day: date, hhmm: str, zone: ZoneInfo) -> datetime:
+    """A local time of `day` as a UTC instant, fold=0; 24:00 is the next midnight."""
+    parts = [int(p) for p in hhmm.split(":")] + [0]
+    if parts[0] == 24:
+        day, parts = day + timedelta(days=1), [0, 0, 0]
+    wall = datetime.combine(day, time(parts[0], parts[1], parts[2]))
+    return wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
+
+
+def _minutes(hhmm: str) -> int:
+    h, m = hhmm.split(":")[:2]
+    return int(h) * 60 + int(m)
+
+
+def ref_hours(profile: dict[str, Any], day: date) -> list[tuple[str, str]]:
+    """Rule 2: the first override covering `day`, else every interval of its weekday; merged."""
+    hours = None
+    for entry in (profile.get("availabilityIntervals") or {}).get("intervals", []):
+        last = entry.get("dateEndInclusive", entry["dateStartInclusive"])
+        if date.fromisoformat(entry["dateStartInclusive"]) <= day <= date.fromisoformat(last):
+            hours = [(h["start"], h["end"]) for h in entry["hours"]]
+            break
+    if hours is None:
+        week = profile.get("workHours") or {
+            "daySchedules": [
+                {"dayOfWeek": d, "workingIntervals": [{"start": "09:00", "end": "17:00"}]}
+                for d in DAYS[:5]
+            ]
+        }
+        hours = [
+            (i["start"], i["end"])
+            for s in week["daySchedules"]
+            if s["dayOfWeek"] == DAYS[day.weekday()]
+            for i in s["workingIntervals"]
+        ]
+    merged: list[list[str]] = []
+    for start, end in sorted(hours, key=lambda h: _minutes(h[0])):
+        if merged and _minutes(start) <= _minutes(merged[-1][1]):
+            if _minutes(end) > _minutes(merged[-1][1]):
+                merged[-1][1] = end
+        else:
+            merged.append([start, end])
+    return [(a, b) for a, b in merged]
+
+
+def ref_zone(profile: dict[str, Any], account_tz: str) -> ZoneInfo:
+    return ZoneInfo((profile.get("workHours") or {}).get("timezone") or account_tz)
+
+
+def ref_window(
+    profile: dict[str, Any],
+    account_tz: str,
+    now: datetime,
+    query: dict[str, str],
+) -> tuple[datetime, datetime, datetime]:
+    """`(lo, hi, horizon)` for the query, as rule 1 and the query parameters say."""
+    zone = ref_zone(profile, account_tz)
+    if "timeMin" in query:
+        start = datetime.fromisoformat(query["timeMin"])
+    else:
+        day = date.fromisoformat(query["fromDate"]) if "fromDate" in query else None
+        start = ref_local(day or now.astimezone(zone).date(), "00:00", zone)
+    end = None
+    if "timeMax" in query:
+        end = datetime.fromisoformat(query["timeMax"])
+    elif "intervalLength" in query:
+        end = ref_add_period(start, query["intervalLength"], zone)
+    horizon = ref_add_period(now, profile.get("timeAvailableFor", "P30D"), zone)
+    starts = [now + timedelta(minutes=profile.get("startAfterMinutes", 60)), start]
+    ends = [horizon] + ([end] if end else [])
+    if profile.get("startTime"):
+        starts.append(datetime.fromisoformat(profile["startTime"]))
+    if profile.get("endTime"):
+        ends.append(datetime.fromisoformat(profile["endTime"]))
+    return max(starts).astimezone(UTC), min(ends).astimezone(UTC), horizon
+
+
+def ref_slots(
+    profile: dict[str, Any],
+    account_tz: str,
+    lo: datetime,
+    hi: datetime,
+    busy: Iterable[Interval] = (),
+    counted: Iterable[datetime] = (),
+) -> list[Interval]:
+    """Rules 2–5 by brute force: every candidate checked against every busy interval."""
+    zone = ref_zone(profile, account_tz)
+    duration = timedelta(minutes=profile.get("durationMinutes", 30))
+    step = timedelta(minutes=profile.get("availabilityStep", 30))
+    buffer = timedelta(minutes=profile.get("bufferBetweenMinutes", 0))
+    cap = profile.get("maxBookingsPerDay")
+    per_day = Counter(s.astimezone(zone).date() for s in counted)
+    busy = [(s, e) for s, e in busy if e > s]
+    out: set[Interval] = set()
+    day = lo.astimezone(zone).date() - timedelta(days=2)
+    while day <= hi.astimezone(zone).date() + timedelta(days=2):
+        for h_start, h_end in ref_hours(profile, day):
+            a, b = ref_local(day, h_start, zone), ref_local(day, h_end, zone)
+            s = a
+            while s + duration <= b:
+                e = s + duration
+                free = not any(bs < e + buffer and be > s - buffer for bs, be in busy)
+                under_cap = cap is None or per_day[s.astimezone(zone).date()] < cap
+                if lo <= s and e <= hi and free and under_cap:
+                    out.add((s, e))
+                s += step
+        day += timedelta(days=1)
+    return sorted(out)
+
+
+# --- client helpers -------------------------------------------------------------------------
+
+
+def z(instant: datetime) -> str:
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def at(zone: str, *args: int, fold: int = 0) -> datetime:
+    return datetime(*args, tzinfo=ZoneInfo(zone), fold=fold).astimezone(UTC)
+
+
+def week(zone: str | None, *days: tuple[str, str, str]) -> dict[str, Any]:
+    """workHours with the given (dayOfWeek, start, end) intervals, in listing order."""
+    out: dict[str, Any] = {
+        "daySchedules": [
+            {"dayOfWeek": d, "workingIntervals": [{"start": s, "end": e}]} for d, s, e in days
+        ]
+    }
+    if zone:
+        out["timezone"] = zone
+    return out
+
+
+def every_day(zone: str | None, start: str, end: str) -> dict[str, Any]:
+    return week(zone, *((d, start, end) for d in DAYS))
+
+
+class Host:
+    """An account with a token and a client, as a host's own API client would hold."""
+
+    def __init__(self, client, timezone: str = "UTC", handle: str | None = None):
+        kw = {"handle": handle} if handle else {}
+        self.account = make_account(timezone=timezone, **kw)
+        self.api = Api(client, make_token(self.account))
+        self.client = client
+
+    def profile(self, **fields: Any) -> tuple[int, dict[str, Any]]:
+        fields.setdefault("name", f"p{next(_names)}")
+        response = self.api("POST", "/v1/book/account/profiles", fields)
+        assert response.status_code == 201, response.content
+        return response.json()["id"], fields
+
+    def meeting(self, pid: int, **query: Any) -> Any:
+        url = f"/v1/book/account/profiles/{pid}/meeting"
+        return self.api("GET", f"{url}?{urlencode(query)}" if query else url)
+
+    def answer(self, pid: int, **query: Any) -> dict[str, Any]:
+        response = self.meeting(pid, **query)
+        assert response.status_code == 200, response.content
+        return response.json()
+
+    def check(
+        self,
+        pid: int,
+        profile: dict[str, Any],
+        now: datetime,
+        busy: Sequence[Interval] = (),
+        counted: Sequence[datetime] = (),
+        **query: str,
+    ) -> dict[str, Any]:
+        """The answer equals the reference: items, window, sizes, and the echoed fields."""
+        answer = self.answer(pid, **query)
+        lo, hi, _ = ref_window(profile, self.account.timezone, now, query)
+        expected = ref_slots(profile, self.account.timezone, lo, hi, busy, counted)
+        assert answer["startTime"] == z(lo)
+        assert answer["endTime"] == z(hi)
+        # limit defaults to 1000
+        assert answer["items"] == [{"start": z(s), "end": z(e)} for s, e in expected[:1000]]
+        assert answer["totalSize"] == len(expected) and answer["offset"] == 0
+        assert answer["done"] is (len(expected) <= 1000)
+        assert answer["durationMinutes"] == profile.get("durationMinutes", 30)
+        assert answer["availabilityStep"] == profile.get("availabilityStep", 30)
+        assert answer["timeAvailableFor"] == profile.get("timeAvailableFor", "P30D")
+        return answer
+
+
+@pytest.fixture
+def freeze():
+    """`freeze(instant)` stops the clock there for the rest of the test."""
+    travellers = []
+
+    def stop(instant: datetime) -> datetime:
+        traveller = time_machine.travel(instant, tick=False)
+        traveller.start()
+        travellers.append(traveller)
+        return instant
+
+    yield stop
+    for traveller in reversed(travellers):
+        traveller.stop()
+
+
+@pytest.fixture
+def host(client) -> Host:
+    return Host(client, "America/New_York")
+
+
+MONDAY = utc(2030, 1, 7, 6, 0)  # 01:00 in New York, a Monday
+
+
+# --- query parameters -----------------------------------------------------------------------
+
+
+def test_time_min_and_max_with_offsets_other_than_z(host, freeze):
+    now = freeze(MONDAY)
+    pid, profile = host.profile(startAfterMinutes=0)
+    query = {"timeMin": "2030-01-07T19:30:00+05:30", "timeMax": "2030-01-07T08:15:00-08:00"}
+    answer = host.check(pid, profile, now, **query)
+    assert answer["startTime"] == "2030-01-07T14:00:00Z"  # 09:00 in New York
+    assert answer["endTime"] == "2030-01-07T16:15:00Z"
+    assert [i["start"] for i in answer["items"]][-1] == "2030-01-07T15:30:00Z"
+
+
+def test_only_time_min_runs_to_the_horizon(host, freeze):
+    now = freeze(MONDAY)
+    pid, profile = host.profile(startAfterMinutes=0, timeAvailableFor="P5D")
+    answer = host.check(pid, profile, now, timeMin="2030-01-08T15:00:00Z")
+    assert answer["endTime"] == "2030-01-12T06:00:00Z"
+    assert "nextFromDate" not in answer
+
+
+def test_only_time_max_starts_at_the_notice(host, freeze):
+    now = freeze(MONDAY)
+    pid, profile = host.profile(startAfterMinutes=500)
+    answer = host.check(pid, profile, now, timeMax="2030-01-08T20:00:00Z")
+    assert answer["startTime"] == "2030-01-07T14:20:00Z"  # now + 500 minutes
+    assert answer["items"][0]["start"] == "2030-01-07T14:30:00Z"  # the grid from 09:00
+
+
+def test_from_date_starts_at_local_midnight_and_defaults_to_today(client, freeze):
+    host = Host(client, "Asia/Kathmandu")  # +05:45
+    now = freeze(utc(2030, 1, 7, 20, 0))  # already Tuesday 01:45 in Kathmandu
+    pid, profile = host.profile(startAfterMinutes=0, workHours=every_day(None, "00:00", "24:00"))
+    answer = host.check(pid, profile, now, fromDate="2030-01-09", intervalLength="P1D")
+    assert answer["startTime"] == "2030-01-08T18:15:00Z"
+    assert answer["endTime"] == "2030-01-09T18:15:00Z"
+    assert answer["nextFromDate"] == "2030-01-10"
+    # No fromDate: today in the profile's zone (Tuesday there), so the day ends at its midnight.
+    today = host.check(pid, profile, now, intervalLength="P1D")
+    assert today["startTime"] == "2030-01-07T20:00:00Z" and today["endTime"] == answer["startTime"]
+    assert today["nextFromDate"] == "2030-01-09"
+
+
+@pytest.mark.parametrize(
+    ("zone", "from_date", "length", "hours"),
+    [
+        ("America/New_York", "2026-03-08", "P1D", 23),
+        ("America/New_York", "2026-11-01", "P1D", 25),
+        ("Europe/London", "2026-03-29", "P1D", 23),
+        ("Europe/London", "2026-10-25", "P1D", 25),
+        ("Australia/Lord_Howe", "2026-04-05", "P1D", 24.5),
+        ("Australia/Lord_Howe", "2026-10-04", "P1D", 23.5),
+        ("America/New_York", "2026-03-07", "PT36H", 36),  # the time part is absolute
+        ("America/New_York", "2026-03-07", "P1DT12H", 24 + 12),  # Saturday has 24 hours
+        ("America/New_York", "2026-03-08", "P1DT12H", 23 + 12),
+        ("America/New_York", "2026-03-02", "P1W", 7 * 24 - 1),
+    ],
+)
+def test_interval_length_on_the_wall_clock(client, freeze, zone, from_date, length, hours):
+    host = Host(client, zone)
+    now = freeze(utc(2026, 2, 20, 12))
+    pid, profile = host.profile(
+        startAfterMinutes=0, timeAvailableFor="P1Y", workHours=every_day(None, "00:00", "24:00")
+    )
+    answer = host.check(pid, profile, now, fromDate=from_date, intervalLength=length)
+    lo = datetime.fromisoformat(answer["startTime"])
+    hi = datetime.fromisoformat(answer["endTime"])
+    assert lo == at(zone, *date.fromisoformat(from_date).timetuple()[:3])
+    assert (hi - lo) == timedelta(hours=hours)
+
+
+def test_one_month_from_january_31_ends_on_february_28(host, freeze):
+    now = freeze(utc(2027, 1, 20))
+    pid, profile = host.profile(startAfterMinutes=0, timeAvailableFor="P3M")
+    answer = host.check(pid, profile, now, fromDate="2027-01-31", intervalLength="P1M")
+    assert answer["endTime"] == z(at("America/New_York", 2027, 2, 28))
+    assert answer["nextFromDate"] == "2027-02-28"
+
+
+@pytest.mark.parametrize("limit", ["0", "1001", "-1", "x"])
+def test_limit_outside_1_to_1000_is_400_naming_limit(host, freeze, limit):
+    freeze(MONDAY)
+    pid, _ = host.profile()
+    assert_error(host.meeting(pid, limit=limit), 400, "bad_request", "limit")
+
+
+def test_limit_and_offset_page_over_the_items(host, freeze):
+    now = freeze(MONDAY)
+    pid, profile = host.profile(startAfterMinutes=0, timeAvailableFor="P2W")
+    whole = host.check(pid, profile, now)
+    assert whole["totalSize"] == 10 * 16  # ten weekdays of sixteen half-hours, limit 1000
+    pages, offset = [], 0
+    while True:
+        page = host.answer(pid, limit=7, offset=offset)
+        assert page["offset"] == offset and page["totalSize"] == whole["totalSize"]
+        assert page["done"] is (offset + 7 >= whole["totalSize"])
+        pages += page["items"]
+        if page["done"]:
+            break
+        offset += 7
+    assert pages == whole["items"]
+    beyond = host.answer(pid, offset=10_000)
+    assert beyond["items"] == [] and beyond["done"] is True and beyond["totalSize"] == 160
+    assert len(host.answer(pid, limit=1000)["items"]) == 160
+
+
+# --- the window [lo, hi) --------------------------------------------------------------------
+
+
+def test_lo_is_now_plus_notice_in_absolute_minutes(client, freeze):
+    host = Host(client, "America/New_York")
+    now = freeze(utc(2026, 3, 8, 6, 7))  # 01:07 EST, an hour before the clocks jump
+    pid, profile = host.profile(startAfterMinutes=90, workHours=every_day(None, "00:00", "24:00"))
+    answer = host.check(pid, profile, now, fromDate="2026-03-08", intervalLength="P1D")
+    assert answer["startTime"] == "2026-03-08T07:37:00Z"  # 03:37 EDT: 90 real minutes
+    assert answer["items"][0]["start"] == "2026-03-08T08:00:00Z"  # the grid runs from 00:00
+
+
+def test_lo_is_the_profiles_start_time_when_later(host, freeze):
+    now = freeze(MONDAY)
+    pid, profile = host.profile(startAfterMinutes=60, startTime="2030-01-08T15:10:00-05:00")
+    answer = host.check(pid, profile, now, fromDate="2030-01-07", intervalLength="P3D")
+    assert answer["startTime"] == "2030-01-08T20:10:00Z"
+    assert answer["items"][0]["start"] == "2030-01-08T20:30:00Z"
+
+
+def test_lo_is_the_request_start_when_later(host, freeze):
+    now = freeze(MONDAY)
+    pid, profile = host.profile(startAfterMinutes=60, startTime="2030-01-07T00:00:00Z")
+    answer = host.check(pid, profile, now, timeMin="2030-01-07T16:45:00Z")
+    assert answer["startTime"] == "2030-01-07T16:45:00Z"
+    assert answer["items"][0]["start"] == "2030-01-07T17:00:00Z"
+
+
+def test_hi_is_the_horizon_when_earliest(host, freeze):
+    now = freeze(utc(2030, 1, 7, 19, 10))  # 14:10 in New York
+    pid, profile = host.profile(startAfterMinutes=0, timeAvailableFor="P1D")
+    answer = host.check(pid, profile, now, timeMin="2030-01-07T00:00:00Z")
+    assert answer["endTime"] == "2030-01-08T19:10:00Z"
+    assert answer["items"][-1] == {"start": "2030-01-08T18:30:00Z", "end": "2030-01-08T19:00:00Z"}
+    assert "nextFromDate" not in answer
+
+
+def test_hi_is_the_profiles_end_time_when_earliest(host, freeze):
+    now = freeze(MONDAY)
+    pid, profile = host.profile(startAfterMinutes=0, endTime="2030-01-09T12:15:00-05:00")
+    answer = host.check(pid, profile, now, fromDate="2030-01-07", intervalLength="P1W")
+    assert answer["endTime"] == "2030-01-09T17:15:00Z"
+    assert answer["items"][-1]["end"] == "2030-01-09T17:00:00Z"
+
+
+def test_hi_is_the_request_end_when_earliest(host, freeze):
+    now = freeze(MONDAY)
+    pid, profile = host.profile(startAfterMinutes=0, endTime="2030-02-01T00:00:00Z")
+    answer = host.check(pid, profile, now, timeMax="2030-01-08T14:45:00Z")
+    assert answer["endTime"] == "2030-01-08T14:45:00Z"
+    assert answer["items"][-1]["end"] == "2030-01-08T14:30:00Z"
+
+
+# --- nextFromDate ---------------------------------------------------------------------------
+
+
+def test_next_from_date_is_the_day_after_a_window_ending_at_midnight(host, freeze):
+    freeze(MONDAY)
+    pid, _ = host.profile(startAfterMinutes=0)
+    answer = host.answer(pid, fromDate="2030-01-08", intervalLength="P1W")
+    assert answer["nextFromDate"] == "2030-01-15"
+    assert "nextFromDate" not in host.answer(pid)  # the window reached the horizon
+
+
+def test_next_from_date_keeps_the_rest_of_a_day_cut_at_mid_day(host, freeze):
+    freeze(MONDAY)
+    pid, _ = host.profile(startAfterMinutes=0)
+    # timeMax at 10:00 local: the rest of Wednesday is still to come, so the next page starts
+    # at Wednesday's midnight (repeating its morning) rather than skipping to Thursday.
+    answer = host.answer(pid, timeMax="2030-01-09T10:00:00-05:00")
+    assert answer["nextFromDate"] == "2030-01-09"
+
+
+def test_next_from_date_always_moves_forward(host, freeze):
+    freeze(MONDAY)
+    pid, _ = host.profile(startAfterMinutes=0)
+    # A window inside one day that ends mid-day would send the client back to the same day.
+    answer = host.answer(pid, fromDate="2030-01-09", intervalLength="PT10H")
+    assert answer["nextFromDate"] == "2030-01-10"
+
+
+def test_next_from_date_is_left_out_when_the_profile_ends_first(host, freeze):
+    freeze(MONDAY)
+    pid, _ = host.profile(startAfterMinutes=0, endTime="2030-01-09T12:00:00-05:00")
+    for query in ({"fromDate": "2030-01-07", "intervalLength": "P1W"}, {"fromDate": "2030-01-09"}):
+        assert "nextFromDate" not in host.answer(pid, **query)
+
+
+@pytest.mark.parametrize("length", ["P1D", "P2D", "PT30H", "PT10H", "P1W"])
+def test_iterating_with_next_from_date_misses_nothing_and_ends(client, freeze, length):
+    host = Host(client, "America/New_York")
+    now = freeze(utc(2026, 10, 25, 15, 20))
+    pid, profile = host.profile(
+        startAfterMinutes=45,
+        timeAvailableFor="P10D",
+        workHours=every_day(None, "00:00", "24:00"),
+        availabilityStep=60,
+        durationMinutes=60,
+    )
+    seen: list[dict[str, str]] = []
+    days = [date(2026, 10, 25)]  # today in New York
+    query: dict[str, str] = {"intervalLength": length}
+    for _ in range(40):
+        answer = host.answer(pid, **query)
+        seen += answer["items"]
+        if "nextFromDate" not in answer:
+            break
+        days.append(date.fromisoformat(answer["nextFromDate"]))
+        query = {"fromDate": answer["nextFromDate"], "intervalLength": length}
+    else:
+        pytest.fail("nextFromDate never ran out")
+    assert all(a < b for a, b in zip(days, days[1:], strict=False))
+    lo, hi, _ = ref_window(profile, host.account.timezone, now, {})
+    expected = ref_slots(profile, host.account.timezone, lo, hi)
+    if length == "PT10H":  # pages cover only ten hours of a day, but no day is skipped
+        assert days == [days[0] + timedelta(days=k) for k in range(len(days))]
+        # The horizon is 11:20 on Nov 4, after that page's 10:00 end: one more (empty) page.
+        assert days[-1] == date(2026, 11, 5)
+    else:
+        assert sorted({(d["start"], d["end"]) for d in seen}) == [(z(s), z(e)) for s, e in expected]
+
+
+# --- the horizon ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("now", "period", "horizon"),
+    [
+        # now read as New York wall time, date part added, made an instant with fold=0
+        (at("America/New_York", 2027, 1, 31, 15), "P1M", at("America/New_York", 2027, 2, 28, 15)),
+        (at("America/New_York", 2026, 3, 1, 12), "P1W", utc(2026, 3, 8, 16)),
+        (at("America/New_York", 2026, 3, 7, 2, 30), "P1D", utc(2026, 3, 8, 7, 30)),  # in the gap
+        (at("America/New_York", 2026, 10, 31, 1, 30), "P1D", utc(2026, 11, 1, 5, 30)),
+        (at("America/New_York", 2026, 11, 1, 1, 30, fold=1), "P1D", utc(2026, 11, 2, 6, 30)),
+        (at("America/New_York", 2026, 3, 7, 12), "PT36H", utc(2026, 3, 9, 5)),
+        (at("America/New_York", 2026, 3, 7, 12), "P1DT12H", utc(2026, 3, 9, 4)),
+        (at("America/New_York", 2028, 2, 29, 9), "P1Y", at("America/New_York", 2029, 2, 28, 9)),
+    ],
+)
+def test_horizon_is_the_date_part_on_the_wall_clock(host, freeze, now, period, horizon):
+    freeze(now)
+    pid, profile = host.profile(
+        startAfterMinutes=0, timeAvailableFor=period, workHours=every_day(None, "00:00", "24:00")
+    )
+    assert ref_window(profile, "America/New_York", now, {})[2] == horizon  # the reference agrees
+    answer = host.check(pid, profile, now)
+    assert answer["endTime"] == z(horizon)
