@@ -24,7 +24,6 @@ from django.test import override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scheduler.models import Booking, Calendar
 from tests.factory import make_account, make_booking, make_event, make_token
 from tests.fixtures.feeds import static
 from tests.test_api import Api, assert_error
@@ -521,3 +520,470 @@ def test_horizon_is_the_date_part_on_the_wall_clock(host, freeze, now, period, h
     assert ref_window(profile, "America/New_York", now, {})[2] == horizon  # the reference agrees
     answer = host.check(pid, profile, now)
     assert answer["endTime"] == z(horizon)
+
+
+# --- hours per local date -------------------------------------------------------------------
+
+
+def override(first: str, last: str | None, *hours: tuple[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "dateStartInclusive": first,
+        "hours": [{"start": s, "end": e} for s, e in hours],
+    }
+    if last:
+        out["dateEndInclusive"] = last
+    return out
+
+
+def starts_by_local_day(answer: dict[str, Any], zone: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for item in answer["items"]:
+        local = datetime.fromisoformat(item["start"]).astimezone(ZoneInfo(zone))
+        out.setdefault(local.date().isoformat(), []).append(local.strftime("%H:%M"))
+    return out
+
+
+def test_date_overrides_first_covering_entry_wins_and_empty_is_a_day_off(host, freeze):
+    now = freeze(MONDAY)
+    intervals = [
+        override("2030-01-08", "2030-01-09", ("13:00", "14:00")),  # Tue–Wed, inclusive
+        override("2030-01-09", "2030-01-11", ("07:00", "08:00")),  # Wed is taken above
+        override("2030-01-12", None, ("10:00", "11:00")),  # a Saturday, one day
+        override("2030-01-14", "2030-01-14"),  # Monday off
+    ]
+    pid, profile = host.profile(startAfterMinutes=0, availabilityIntervals={"intervals": intervals})
+    answer = host.check(pid, profile, now, fromDate="2030-01-07", intervalLength="P9D")
+    days = starts_by_local_day(answer, "America/New_York")
+    assert days["2030-01-07"][0] == "09:00" and len(days["2030-01-07"]) == 16
+    assert days["2030-01-08"] == days["2030-01-09"] == ["13:00", "13:30"]
+    assert days["2030-01-10"] == days["2030-01-11"] == ["07:00", "07:30"]
+    assert days["2030-01-12"] == ["10:00", "10:30"]
+    assert "2030-01-13" not in days and "2030-01-14" not in days
+    assert len(days["2030-01-15"]) == 16
+
+
+def test_a_weekday_listed_twice_gives_all_its_intervals_merged(host, freeze):
+    now = freeze(MONDAY)
+    hours = week(
+        None,
+        ("monday", "09:00", "10:00"),
+        ("tuesday", "09:00", "10:00"),
+        ("monday", "10:00", "11:00"),  # touches: one interval 09:00–11:00
+        ("monday", "10:30", "12:00"),  # overlaps
+        ("monday", "14:00", "15:00"),
+    )
+    pid, profile = host.profile(startAfterMinutes=0, durationMinutes=90, workHours=hours)
+    answer = host.check(pid, profile, now, fromDate="2030-01-07", intervalLength="P2D")
+    assert starts_by_local_day(answer, "America/New_York") == {
+        "2030-01-07": ["09:00", "09:30", "10:00", "10:30"]
+    }
+
+
+def test_intervals_of_different_dates_never_merge_and_24_00_ends_the_day(host, freeze):
+    now = freeze(MONDAY)
+    hours = week(None, ("monday", "22:00", "24:00"), ("tuesday", "00:00", "02:00"))
+    pid, profile = host.profile(
+        startAfterMinutes=0, durationMinutes=60, availabilityStep=30, workHours=hours
+    )
+    answer = host.check(pid, profile, now, fromDate="2030-01-07", intervalLength="P2D")
+    assert starts_by_local_day(answer, "America/New_York") == {
+        "2030-01-07": ["22:00", "22:30", "23:00"],  # 23:00–24:00 fits; 23:30 would cross
+        "2030-01-08": ["00:00", "00:30", "01:00"],
+    }
+
+
+def test_candidates_step_from_the_interval_start_and_must_fit(host, freeze):
+    now = freeze(MONDAY)
+    hours = week(None, ("monday", "09:10", "11:00"))
+    pid, profile = host.profile(startAfterMinutes=0, durationMinutes=45, workHours=hours)
+    answer = host.check(pid, profile, now, fromDate="2030-01-07", intervalLength="P1D")
+    assert starts_by_local_day(answer, "America/New_York") == {
+        "2030-01-07": ["09:10", "09:40", "10:10"]
+    }
+
+
+# --- DST and odd offsets --------------------------------------------------------------------
+
+
+def test_spring_forward_gap_times_land_after_it(client, freeze):
+    host = Host(client, "America/New_York")
+    now = freeze(utc(2026, 3, 1))
+    hours = week(None, ("sunday", "01:00", "04:00"), ("monday", "02:30", "03:30"))
+    pid, profile = host.profile(startAfterMinutes=0, durationMinutes=60, workHours=hours)
+    answer = host.check(pid, profile, now, fromDate="2026-03-08", intervalLength="P1D")
+    # 01:00 EST = 06:00Z to 04:00 EDT = 08:00Z: two real hours.
+    assert [i["start"] for i in answer["items"]] == [
+        "2026-03-08T06:00:00Z",
+        "2026-03-08T06:30:00Z",
+        "2026-03-08T07:00:00Z",
+    ]
+
+
+def test_an_interval_starting_in_the_gap_starts_after_it(client, freeze):
+    host = Host(client, "America/New_York")
+    now = freeze(utc(2026, 3, 1))
+    overrides = {"intervals": [override("2026-03-08", None, ("02:30", "04:00"))]}
+    pid, profile = host.profile(startAfterMinutes=0, availabilityIntervals=overrides)
+    answer = host.check(pid, profile, now, fromDate="2026-03-08", intervalLength="P1D")
+    # 02:30 does not exist: fold=0 reads it with the old offset, 07:30Z (03:30 EDT).
+    assert [i["start"] for i in answer["items"]] == ["2026-03-08T07:30:00Z"]
+
+
+def test_intervals_overlapping_as_instants_after_a_gap_give_no_duplicates(client, freeze):
+    host = Host(client, "America/New_York")
+    now = freeze(utc(2026, 3, 1))
+    hours = {"intervals": [override("2026-03-08", None, ("01:00", "02:30"), ("03:00", "04:00"))]}
+    pid, profile = host.profile(startAfterMinutes=0, availabilityIntervals=hours)
+    answer = host.check(pid, profile, now, fromDate="2026-03-08", intervalLength="P1D")
+    starts = [i["start"] for i in answer["items"]]
+    # 01:00–02:30 is 06:00Z–07:30Z and 03:00–04:00 EDT is 07:00Z–08:00Z.
+    assert starts == [f"2026-03-08T{t}:00Z" for t in ("06:00", "06:30", "07:00", "07:30")]
+
+
+def test_fall_back_hour_is_offered_twice(client, freeze):
+    host = Host(client, "America/New_York")
+    now = freeze(utc(2026, 10, 25))
+    overrides = {"intervals": [override("2026-11-01", None, ("00:30", "02:00"))]}
+    pid, profile = host.profile(
+        startAfterMinutes=0, durationMinutes=30, availabilityIntervals=overrides
+    )
+    answer = host.check(pid, profile, now, fromDate="2026-11-01", intervalLength="P1D")
+    # 00:30 EDT = 04:30Z to 02:00 EST = 07:00Z: 01:00 and 01:30 come twice on the wall.
+    assert [i["start"][11:16] for i in answer["items"]] == [
+        "04:30", "05:00", "05:30", "06:00", "06:30"
+    ]  # fmt: skip
+
+
+def test_an_ambiguous_start_takes_its_first_occurrence(client, freeze):
+    host = Host(client, "America/New_York")
+    now = freeze(utc(2026, 10, 25))
+    overrides = {"intervals": [override("2026-11-01", None, ("01:30", "03:00"))]}
+    pid, profile = host.profile(startAfterMinutes=0, availabilityIntervals=overrides)
+    answer = host.check(pid, profile, now, fromDate="2026-11-01", intervalLength="P1D")
+    assert answer["items"][0]["start"] == "2026-11-01T05:30:00Z"  # 01:30 EDT
+    assert len(answer["items"]) == 5  # 05:30Z to 08:00Z
+
+
+@pytest.mark.parametrize(
+    ("zone", "day"),
+    [
+        ("America/New_York", "2026-03-08"),
+        ("America/New_York", "2026-11-01"),
+        ("Europe/London", "2026-03-29"),
+        ("Europe/London", "2026-10-25"),
+        ("Australia/Lord_Howe", "2026-04-05"),
+        ("Australia/Lord_Howe", "2026-10-04"),
+        ("Asia/Kathmandu", "2026-06-01"),
+        ("Pacific/Chatham", "2026-12-31"),  # +13:45 across a year end
+    ],
+)
+def test_dst_days_match_the_reference(client, freeze, zone, day):
+    host = Host(client, zone)
+    now = freeze(utc(2026, 2, 1))
+    hours = week(
+        None,
+        *((d, "00:00", "03:10") for d in DAYS),
+        *((d, "01:45", "02:40") for d in DAYS),
+        *((d, "09:05", "17:00") for d in DAYS),
+        *((d, "23:15", "24:00") for d in DAYS),
+    )
+    pid, profile = host.profile(
+        startAfterMinutes=0,
+        timeAvailableFor="P1Y",
+        durationMinutes=25,
+        availabilityStep=20,
+        workHours=hours,
+    )
+    first = date.fromisoformat(day) - timedelta(days=1)
+    answer = host.check(pid, profile, now, fromDate=first.isoformat(), intervalLength="P3D")
+    starts = [i["start"] for i in answer["items"]]
+    assert starts == sorted(set(starts))
+    public = host.client.get(
+        f"/v1/book/{host.account.handle}/{profile['name']}/meeting",
+        {"fromDate": first.isoformat(), "intervalLength": "P3D"},
+    )
+    assert public.json() == answer
+
+
+# --- busy time ------------------------------------------------------------------------------
+
+
+def test_busy_is_events_and_live_bookings_of_every_profile(host, freeze):
+    now = freeze(MONDAY)
+    pid, profile = host.profile(startAfterMinutes=0)
+    _, other_fields = host.profile(startAfterMinutes=0)
+    account = host.account
+    other = account.profiles.get(name=other_fields["name"])
+    mine = account.profiles.get(pk=pid)
+    t = lambda h, m=0: at("America/New_York", 2030, 1, 7, h, m)  # noqa: E731
+    blocking = [
+        (t(9), t(9, 10)),  # a builtin event
+        (t(10, 20), t(10, 40)),  # another profile's confirmed booking
+        (t(12), t(12, 30)),  # another profile's unexpired reservation
+        (t(13, 30), t(14)),  # this profile's booking
+    ]
+    make_event(account, *blocking[0])
+    make_event(account, t(11), t(11, 30), transparent=True)
+    make_event(account, t(11, 30), t(12), cancelled=True)
+    make_event(account, t(14, 15), t(14, 15))  # zero length
+    make_booking(other, *blocking[1])
+    make_booking(other, *blocking[2], status="reserved", expires_at=now + timedelta(minutes=5))
+    make_booking(other, t(15), t(15, 30), status="reserved", expires_at=now)  # expired
+    make_booking(other, t(16), t(16, 30), status="cancelled")
+    make_booking(mine, *blocking[3])
+    answer = host.check(
+        pid, profile, now, busy=blocking, fromDate="2030-01-07", intervalLength="P1D"
+    )
+    assert starts_by_local_day(answer, "America/New_York")["2030-01-07"] == [
+        "09:30", "11:00", "11:30", "12:30", "13:00", "14:00", "14:30", "15:00", "15:30",
+        "16:00", "16:30",
+    ]  # fmt: skip
+    # The reservation stops blocking the moment it expires, with no sweeper.
+    later = freeze(now + timedelta(minutes=5))
+    again = host.check(
+        pid,
+        profile,
+        later,
+        busy=[blocking[0], blocking[1], blocking[3]],
+        fromDate="2030-01-07",
+        intervalLength="P1D",
+    )
+    assert "12:00" in starts_by_local_day(again, "America/New_York")["2030-01-07"]
+
+
+def test_buffer_applies_on_both_sides_and_touching_is_allowed(host, freeze):
+    now = freeze(MONDAY)
+    pid, profile = host.profile(startAfterMinutes=0, bufferBetweenMinutes=15)
+    t = lambda h, m=0: at("America/New_York", 2030, 1, 7, h, m)  # noqa: E731
+    busy = [(t(10, 45), t(11, 15)), (t(13), t(13, 30))]
+    for interval in busy:
+        make_event(host.account, *interval)
+    answer = host.check(pid, profile, now, busy=busy, fromDate="2030-01-07", intervalLength="P1D")
+    starts = starts_by_local_day(answer, "America/New_York")["2030-01-07"]
+    # 10:00–10:30 ends 15 minutes before 10:45: the buffer just touches; 10:30 does not fit.
+    assert "10:00" in starts and "10:30" not in starts and "11:00" not in starts
+    assert "11:30" in starts  # starts 15 minutes after 11:15
+    assert "12:00" in starts and "12:30" not in starts and "13:30" not in starts
+    assert "13:45" not in starts and "14:00" in starts
+
+
+# --- maxBookingsPerDay ----------------------------------------------------------------------
+
+
+def test_max_bookings_per_day_counts_this_profiles_live_bookings_by_local_date(client, freeze):
+    host = Host(client, "America/Los_Angeles")
+    now = freeze(utc(2030, 1, 6, 12))
+    pid, profile = host.profile(
+        startAfterMinutes=0, maxBookingsPerDay=2, workHours=every_day(None, "08:00", "24:00")
+    )
+    _, other_fields = host.profile(startAfterMinutes=0)
+    mine = host.account.profiles.get(pk=pid)
+    other = host.account.profiles.get(name=other_fields["name"])
+    la = lambda d, h, m=0: at("America/Los_Angeles", 2030, 1, d, h, m)  # noqa: E731
+    live_mine = [
+        (la(7, 22), la(7, 22, 30)),  # Monday 22:00 local, already Tuesday in UTC
+        (la(7, 9), la(7, 9, 30)),
+        (la(8, 9), la(8, 9, 30)),
+    ]
+    for s, e in live_mine[:2]:
+        make_booking(mine, s, e)
+    make_booking(mine, *live_mine[2], status="reserved", expires_at=now + timedelta(hours=1))
+    make_booking(mine, la(9, 9), la(9, 9, 30), status="reserved", expires_at=now)  # expired
+    make_booking(mine, la(9, 10), la(9, 10, 30), status="cancelled")
+    make_booking(other, la(9, 11), la(9, 11, 30))  # another profile: blocks, not counted
+    make_booking(other, la(9, 12), la(9, 12, 30))
+    busy = [*live_mine, (la(9, 11), la(9, 11, 30)), (la(9, 12), la(9, 12, 30))]
+    counted = [s for s, _ in live_mine]
+    answer = host.check(
+        pid,
+        profile,
+        now,
+        busy=busy,
+        counted=counted,
+        fromDate="2030-01-07",
+        intervalLength="P3D",
+    )
+    days = starts_by_local_day(answer, "America/Los_Angeles")
+    assert "2030-01-07" not in days  # two bookings that day in Los Angeles
+    assert len(days["2030-01-08"]) == 32 - 1  # one: the reservation counts, blocks its time
+    assert len(days["2030-01-09"]) == 32 - 2  # other profile's bookings only block
+
+
+# --- inactive, the other fields -------------------------------------------------------------
+
+
+def test_inactive_profile_is_empty_on_the_account_api_and_404_in_public(host, freeze):
+    freeze(MONDAY)
+    pid, fields = host.profile(startAfterMinutes=0, active=False)
+    answer = host.answer(pid, fromDate="2030-01-07", intervalLength="P1W")
+    assert answer["items"] == [] and answer["totalSize"] == 0 and answer["done"] is True
+    public = host.client.get(f"/v1/book/{host.account.handle}/{fields['name']}/meeting")
+    assert_error(public, 404, "not_found")
+
+
+def test_answer_echoes_the_profile_and_lists_its_variables(host, freeze):
+    freeze(MONDAY)
+    pid, _ = host.profile(
+        startAfterMinutes=0,
+        durationMinutes=50,
+        availabilityStep=15,
+        timeAvailableFor="P4W",
+        subject="{{topic}} with {{name}} at {{startTime}} ({{company:}})",
+        description="{{agenda:TBD}} {{topic:ignored}} {{cancelUrl}} {{openMeetingUrl}}",
+        location="{{room:Lobby}} {{email}} {{phone}}",
+    )
+    answer = host.answer(pid)
+    assert answer["durationMinutes"] == 50 and answer["availabilityStep"] == 15
+    assert answer["timeAvailableFor"] == "P4W"
+    assert answer["subject"] == "{{topic}} with {{name}} at {{startTime}} ({{company:}})"
+    assert answer["additionalFields"] == [
+        {"name": "topic", "type": "string", "required": True},
+        {"name": "company", "type": "string", "default": "", "required": False},
+        {"name": "agenda", "type": "string", "default": "TBD", "required": False},
+        {"name": "room", "type": "string", "default": "Lobby", "required": False},
+        {"name": "phone", "type": "string", "required": True},
+    ]
+
+
+# --- feeds: all-day and floating events -----------------------------------------------------
+
+FEED = b"""BEGIN:VCALENDAR\r
+VERSION:2.0\r
+PRODID:-//test//EN\r
+BEGIN:VEVENT\r
+UID:allday@test\r
+DTSTAMP:20300101T000000Z\r
+DTSTART;VALUE=DATE:20300108\r
+DTEND;VALUE=DATE:20300109\r
+SUMMARY:Holiday\r
+END:VEVENT\r
+BEGIN:VEVENT\r
+UID:free-allday@test\r
+DTSTAMP:20300101T000000Z\r
+DTSTART;VALUE=DATE:20300110\r
+SUMMARY:Reminder\r
+TRANSP:TRANSPARENT\r
+END:VEVENT\r
+BEGIN:VEVENT\r
+UID:floating@test\r
+DTSTAMP:20300101T000000Z\r
+DTSTART:20300109T100000\r
+DTEND:20300109T113000\r
+SUMMARY:Floating\r
+END:VEVENT\r
+BEGIN:VEVENT\r
+UID:nothing@test\r
+DTSTAMP:20300101T000000Z\r
+DTSTART:20300111T100000Z\r
+DTEND:20300111T100000Z\r
+SUMMARY:Zero length\r
+END:VEVENT\r
+END:VCALENDAR\r
+"""
+
+
+def test_feed_all_day_and_floating_events_are_read_in_the_profiles_zone(
+    client, freeze, feed_server
+):
+    host = Host(client, "UTC")
+    now = freeze(utc(2030, 1, 6))
+    pid, profile = host.profile(
+        startAfterMinutes=0, workHours=every_day("Asia/Tokyo", "00:00", "24:00")
+    )
+    url = feed_server.route("/cal.ics", static(FEED))
+    with override_settings(ALLOW_PRIVATE_CALENDAR_URLS=True):
+        response = host.api(
+            "POST", "/v1/book/account/calendars", {"type": "ics", "role": "busy", "url": url}
+        )
+        assert response.status_code == 201, response.content
+        tokyo = lambda d, h=0, m=0: at("Asia/Tokyo", 2030, 1, d, h, m)  # noqa: E731
+        busy = [(tokyo(8), tokyo(9)), (tokyo(9, 10), tokyo(9, 11, 30))]
+        answer = host.check(
+            pid, profile, now, busy=busy, fromDate="2030-01-07", intervalLength="P5D"
+        )
+    days = starts_by_local_day(answer, "Asia/Tokyo")
+    assert "2030-01-08" not in days  # the whole Tokyo date, not the UTC one
+    assert len(days["2030-01-07"]) == len(days["2030-01-10"]) == len(days["2030-01-11"]) == 48
+    assert len(days["2030-01-09"]) == 48 - 3 and "10:30" not in days["2030-01-09"]
+    assert feed_server.hits["/cal.ics"] >= 1
+
+
+# --- random profiles against the reference --------------------------------------------------
+
+ZONES = (
+    "UTC",
+    "America/New_York",
+    "Europe/London",
+    "Australia/Lord_Howe",
+    "Asia/Kathmandu",
+    "America/Sao_Paulo",
+)
+DST_DAYS = (
+    utc(2026, 3, 6, 13),
+    utc(2026, 3, 27, 1),
+    utc(2026, 10, 30, 22, 7),
+    utc(2026, 4, 3, 10, 30),
+    utc(2026, 10, 2, 3),
+    utc(2026, 12, 29, 23, 50),
+)
+
+
+@st.composite
+def interval(draw: st.DrawFn) -> tuple[str, str]:
+    start = draw(st.integers(0, 24 * 12 - 1)) * 5
+    end = draw(st.integers(start // 5 + 1, 24 * 12)) * 5
+    return f"{start // 60:02d}:{start % 60:02d}", f"{end // 60:02d}:{end % 60:02d}"
+
+
+@st.composite
+def scenario(draw: st.DrawFn) -> dict[str, Any]:
+    now = draw(st.sampled_from(DST_DAYS)) + timedelta(minutes=draw(st.integers(0, 600)))
+    days = draw(st.lists(st.tuples(st.sampled_from(DAYS), interval()), max_size=10))
+    profile: dict[str, Any] = {
+        "workHours": week(draw(st.sampled_from(ZONES)), *((d, a, b) for d, (a, b) in days)),
+        "durationMinutes": draw(st.sampled_from([5, 15, 25, 30, 45, 60, 90])),
+        "availabilityStep": draw(st.sampled_from([5, 10, 15, 20, 30, 60])),
+        "bufferBetweenMinutes": draw(st.sampled_from([0, 0, 5, 10, 30])),
+        "startAfterMinutes": draw(st.integers(0, 3000)),
+        "timeAvailableFor": draw(st.sampled_from(["P3D", "P1W", "PT50H", "P2DT7H", "P10D"])),
+    }
+    if draw(st.booleans()):
+        first = draw(st.integers(-2, 5))
+        d0 = (now + timedelta(days=first)).date()
+        hours = draw(st.lists(interval(), max_size=3))
+        profile["availabilityIntervals"] = {
+            "intervals": [
+                override(d0.isoformat(), (d0 + timedelta(days=draw(st.integers(0, 2)))).isoformat(),
+                         *hours)
+            ]
+        }  # fmt: skip
+    busy = [
+        (now + timedelta(minutes=a * 5), now + timedelta(minutes=a * 5 + n * 5))
+        for a, n in draw(st.lists(st.tuples(st.integers(0, 3000), st.integers(0, 40)), max_size=8))
+    ]
+    query: dict[str, str] = draw(
+        st.sampled_from(
+            [
+                {},
+                {"intervalLength": "P1D"},
+                {"fromDate": (now + timedelta(days=1)).date().isoformat(), "intervalLength": "P2D"},
+                {"timeMin": z(now + timedelta(hours=5)), "timeMax": z(now + timedelta(hours=70))},
+            ]
+        )
+    )
+    return {"now": now, "profile": profile, "busy": busy, "query": query}
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(case=scenario())
+def test_random_profiles_match_the_reference(client, case):
+    host = Host(client, "America/New_York")
+    with time_machine.travel(case["now"], tick=False):
+        pid, profile = host.profile(**case["profile"])
+        for start, end in case["busy"]:
+            make_event(host.account, start, end)
+        host.check(pid, profile, case["now"], busy=case["busy"], **case["query"])
