@@ -447,15 +447,18 @@ def _availability(
     # lie beyond it; otherwise a client following nextFromDate would never stop.
     last = min(found.horizon, profile.end_time or found.horizon)
     if last > found.hi:
-        answer["nextFromDate"] = _next_from_date(found.hi, start.astimezone(zone).date(), zone)
+        from_day = None if time_min is not None else start.astimezone(zone).date()
+        answer["nextFromDate"] = _next_from_date(found.hi, from_day, zone)
     return answer
 
 
-def _next_from_date(hi: datetime, first_day: date, zone: ZoneInfo) -> date:
+def _next_from_date(hi: datetime, from_day: date | None, zone: ZoneInfo) -> date:
     """The local date holding the window's end (the day after, when it ends at midnight), so a
-    window cut at mid-day leaves the rest of that day to the next request; but always after
-    the request's first day, so a client following it moves forward."""
-    return max(hi.astimezone(zone).date(), first_day + timedelta(days=1))
+    window cut at mid-day leaves the rest of that day to the next request. A request that
+    started at `from_day`'s midnight gets a later date, so a client following nextFromDate
+    with the same intervalLength always moves forward."""
+    day = hi.astimezone(zone).date()
+    return day if from_day is None else max(day, from_day + timedelta(days=1))
 
 
 def _meeting_query(

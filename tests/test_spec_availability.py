@@ -987,3 +987,12 @@ def test_random_profiles_match_the_reference(client, case):
         for start, end in case["busy"]:
             make_event(host.account, start, end)
         host.check(pid, profile, case["now"], busy=case["busy"], **case["query"])
+
+
+def test_next_from_date_after_time_min_and_max_on_one_day_is_that_day(host, freeze):
+    freeze(MONDAY)
+    pid, _ = host.profile(startAfterMinutes=0)
+    answer = host.answer(
+        pid, timeMin="2030-01-09T09:00:00-05:00", timeMax="2030-01-09T10:00:00-05:00"
+    )
+    assert answer["nextFromDate"] == "2030-01-09"  # a fromDate request covers the rest of it
