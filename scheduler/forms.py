@@ -50,9 +50,20 @@ class SlotField(forms.CharField):
 class BookingForm(forms.Form):
     """Built per profile: `fields` are its additional fields (SPEC §4)."""
 
-    slot = SlotField()
-    name = forms.CharField(label="Your name", max_length=200)
-    email = forms.EmailField(label="Email address", max_length=254)
+    slot = SlotField(error_messages={"required": "Choose a time from the list."})
+    name = forms.CharField(
+        label="Your name",
+        max_length=200,
+        error_messages={"required": "Enter your name."},
+    )
+    email = forms.EmailField(
+        label="Email address",
+        max_length=254,
+        error_messages={
+            "required": "Enter your email address.",
+            "invalid": "Enter an email address in the form name@example.com.",
+        },
+    )
     # Humans never see this input; bots that fill every field do.
     website = forms.CharField(
         label="Leave this field empty",
@@ -68,11 +79,13 @@ class BookingForm(forms.Form):
         self.fields["email"].widget.attrs.update({"autocomplete": "email"})
         self.variables = list(variables or [])
         for var in self.variables:
+            label = _label(var.name)
             self.fields[VAR_PREFIX + var.name] = forms.CharField(
-                label=_label(var.name),
+                label=label,
                 required=var.required,
                 initial=var.default or "",
                 max_length=1000,
+                error_messages={"required": f"Enter a value for {label}."},
             )
 
     @property

@@ -8,8 +8,9 @@ every choice is a plain link so the page works without JavaScript.
 from __future__ import annotations
 
 import calendar
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, available_timezones
@@ -28,6 +29,37 @@ NEAREST_COUNT = 5
 def zone_names() -> tuple[str, ...]:
     """Every IANA zone the server knows, sorted, for the visitor's zone list."""
     return tuple(sorted(available_timezones()))
+
+
+def utc_offset(zone: ZoneInfo, at: datetime | None = None) -> str:
+    """`UTC+05:45` style offset of `zone` at `at` (now by default)."""
+    offset = (at or datetime.now(UTC)).astimezone(zone).utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "−"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def zone_label(zone: ZoneInfo, at: datetime | None = None) -> str:
+    """What a visitor reads for a zone: its name and its offset now."""
+    return f"{zone.key.replace('_', ' ')} ({utc_offset(zone, at)})"
+
+
+@cache
+def _zone_groups_at(hour: int) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    at = datetime.fromtimestamp(hour * 3600, UTC)
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for name in zone_names():
+        region = name.split("/")[0] if "/" in name else "Other"
+        if region in ("Etc", "US", "Brazil", "Canada", "Chile", "Mexico", "SystemV"):
+            region = "Other"
+        groups.setdefault(region, []).append((name, zone_label(ZoneInfo(name), at)))
+    return tuple((region, tuple(items)) for region, items in sorted(groups.items()))
+
+
+def zone_groups() -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    """The zone list for a `<select>`: (region, ((name, label), …)), offsets as of this hour."""
+    # Offsets change only at DST edges, so an hourly cache keeps the page fast.
+    return _zone_groups_at(int(datetime.now(UTC).timestamp() // 3600))
 
 
 def visitor_zone(query: QueryDict, default: str) -> ZoneInfo:
@@ -64,6 +96,14 @@ def local_midnight(day: date, zone: ZoneInfo) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=zone)
 
 
+def link(path: str, zone: ZoneInfo, default_zone: str, **params: str) -> str:
+    """A page link that keeps the visitor's zone when it is not the default."""
+    query = {k: v for k, v in params.items() if v}
+    if zone.key != default_zone:
+        query = {"tz": zone.key, **query}
+    return f"{path}?{urlencode(query)}" if query else path
+
+
 @dataclass
 class Day:
     date: date
@@ -87,31 +127,56 @@ class Picker:
     links: dict[Slot, str] = field(default_factory=dict)  # every free slot of the month
     chosen: Slot | None = None  # the ?slot= asked for, when it is free
     asked: datetime | None = None  # the ?slot= asked for, free or not
+    every: list[Slot] = field(default_factory=list)  # every free slot of the bookable window
+    url: Callable[..., str] = field(default=link)
+    any_free: bool = False  # anything free at all before the horizon
+    moved: str = ""  # why the month shown is not the one asked for
+    next_free: tuple[Slot, str] | None = None  # the first free slot after this month
+    until: date | None = None  # the last local date that can be booked
 
     @property
     def has_slots(self) -> bool:
         return bool(self.links)
 
+    @property
+    def prev_month(self) -> date:
+        return add_months(self.month, -1)
+
+    @property
+    def next_month(self) -> date:
+        return add_months(self.month, 1)
+
+    @property
+    def zone_label(self) -> str:
+        return zone_label(self.zone)
+
     def nearest(self, target: datetime, count: int = NEAREST_COUNT) -> list[tuple[Slot, str]]:
-        """The free slots closest to `target`, in time order, each with its link."""
-        closest = sorted(self.links, key=lambda s: abs((s[0] - target).total_seconds()))
-        return [(s, self.links[s]) for s in sorted(closest[:count])]
+        """The free slots closest to `target` in the whole window, in time order, with links."""
+        closest = sorted(self.every, key=lambda s: abs((s[0] - target).total_seconds()))
+        return [(s, self.url(slot=iso(s[0])) + "#book") for s in sorted(closest[:count])]
 
 
-def link(path: str, zone: ZoneInfo, default_zone: str, **params: str) -> str:
-    """A page link that keeps the visitor's zone when it is not the default."""
-    query = {k: v for k, v in params.items() if v}
-    if zone.key != default_zone:
-        query = {"tz": zone.key, **query}
-    return f"{path}?{urlencode(query)}" if query else path
+def _month_of(instant: datetime, zone: ZoneInfo) -> date:
+    return instant.astimezone(zone).date().replace(day=1)
 
 
-def _window(profile: Profile, month: date | None, now: datetime, zone: ZoneInfo):
-    if month is not None:
-        return local_midnight(month, zone), local_midnight(add_months(month, 1), zone)
-    # No month asked: look two months ahead and show the first one with free times.
-    this_month = now.astimezone(zone).date().replace(day=1)
-    return None, local_midnight(add_months(this_month, 2), zone)
+def _nearest_slot(slots: list[Slot], target: datetime) -> Slot | None:
+    return min(slots, key=lambda s: abs((s[0] - target).total_seconds()), default=None)
+
+
+def _shown_month(
+    asked_month: date | None,
+    anchor: date | None,
+    first: date,
+    last: date,
+) -> tuple[date, str]:
+    """The month to show, kept within the bookable months, and a note when it was moved."""
+    month = asked_month or anchor or first
+    if month < first:
+        return first, ""
+    if month > last:
+        return last, f"Times can only be booked up to {last:%B %Y}; here is {last:%B %Y}."
+    return month, ""
 
 
 def build(
@@ -122,24 +187,31 @@ def build(
     *,
     exclude_booking_id: int | None = None,
 ) -> Picker:
-    """The picker for `query` (`tz`, `month`, `date`, `slot`) with one availability compute."""
+    """The picker for `query` (`tz`, `month`, `date`, `slot`) with one availability compute.
+
+    The compute covers the whole bookable window, not just the month shown: the page then
+    knows whether there is any free time at all, and can offer the nearest free times and
+    the next free day even when they lie in another month.
+    """
     default_zone = profile.timezone
     zone = visitor_zone(query, default_zone)
     asked = parse_slot(query.get("slot", ""))
     picked_date = parse_date(query.get("date", ""))
-    month = parse_month(query.get("month", ""))
-    if month is None and asked is not None:
-        month = asked.astimezone(zone).date().replace(day=1)
-    if month is None and picked_date is not None:
-        month = picked_date.replace(day=1)
-    start, end = _window(profile, month, now, zone)
-    found = booking_ops.compute(profile, now, start, end, exclude_booking_id=exclude_booking_id)
-    slots = found.slots
-    if month is None:
-        first = slots[0][0] if slots else now
-        month = first.astimezone(zone).date().replace(day=1)
-        lo, hi = local_midnight(month, zone), local_midnight(add_months(month, 1), zone)
-        slots = [s for s in slots if lo <= s[0] < hi]
+    found = booking_ops.compute(profile, now, exclude_booking_id=exclude_booking_id)
+    every = found.slots
+    chosen = next((s for s in every if s[0] == asked), None) if asked else None
+    # A time that is not free leads to the month of the nearest free one instead.
+    target = chosen or (_nearest_slot(every, asked) if asked else None)
+    anchor = _month_of(target[0], zone) if target else None
+    if anchor is None and picked_date is not None:
+        anchor = picked_date.replace(day=1)
+    first = _month_of(now, zone)
+    if every:
+        anchor = anchor or _month_of(every[0][0], zone)
+    last = max(first, _month_of(found.hi - timedelta(seconds=1), zone))
+    month, moved = _shown_month(parse_month(query.get("month", "")), anchor, first, last)
+    lo, hi = local_midnight(month, zone), local_midnight(add_months(month, 1), zone)
+    slots = [s for s in every if lo <= s[0] < hi]
     by_day: dict[date, list[Slot]] = {}
     for slot in slots:
         by_day.setdefault(slot[0].astimezone(zone).date(), []).append(slot)
@@ -148,7 +220,7 @@ def build(
         return link(path, zone, default_zone, **params)
 
     if picked_date not in by_day:
-        picked_date = asked.astimezone(zone).date() if asked else None
+        picked_date = target[0].astimezone(zone).date() if target else None
     if picked_date not in by_day:
         picked_date = min(by_day) if by_day else None
     weeks = [
@@ -166,22 +238,33 @@ def build(
     ]
     selected = next((d for w in weeks for d in w if d.selected and d.in_month), None)
     links = {s: url(slot=iso(s[0])) + "#book" for s in slots}
-    this_month = now.astimezone(zone).date().replace(day=1)
-    next_month = add_months(month, 1)
-    limit = min(x for x in (found.horizon, profile.end_time) if x is not None)
+    later = next((s for s in every if s[0] >= hi), None)
     return Picker(
         zone=zone,
         month=month,
         weeks=weeks,
         selected=selected,
         slot_links=[(s, links[s]) for s in (selected.slots if selected else [])],
-        prev_url=url(month=f"{add_months(month, -1):%Y-%m}") if month > this_month else None,
-        next_url=(
-            url(month=f"{next_month:%Y-%m}") if local_midnight(next_month, zone) < limit else None
-        ),
+        prev_url=url(month=f"{add_months(month, -1):%Y-%m}") if month > first else None,
+        next_url=url(month=f"{add_months(month, 1):%Y-%m}") if month < last else None,
         links=links,
-        chosen=next((s for s in slots if s[0] == asked), None) if asked else None,
+        chosen=chosen,
         asked=asked,
+        every=every,
+        url=url,
+        any_free=bool(every),
+        moved=moved,
+        next_free=(
+            later,
+            url(
+                month=f"{_month_of(later[0], zone):%Y-%m}",
+                date=f"{later[0].astimezone(zone):%Y-%m-%d}",
+            )
+            + "#times",
+        )
+        if later
+        else None,
+        until=(found.hi - timedelta(seconds=1)).astimezone(zone).date(),
     )
 
 

@@ -77,11 +77,17 @@ def _find_profile(handle: str, name: str) -> Profile | None:
 def profile_page(request: HttpRequest, handle: str, name: str) -> HttpResponse:
     """`/{handle}/{name}/`: month view, day's times, and the booking form for a chosen time."""
     profile = _find_profile(handle, name)
-    if profile is None or not profile.active:
+    if profile is None:
         return _not_found(
             request,
             "This booking page is not available",
-            "The link may be mistyped, or the host no longer takes bookings here.",
+            "There is no booking page at this address; the link may be mistyped.",
+        )
+    if not profile.active:
+        return _not_found(
+            request,
+            "This booking page is not available",
+            f"{profile.account.name} is not taking bookings through this page at the moment.",
         )
     fields = variables.additional_fields(profile.subject, profile.description, profile.location)
     query = request.GET.copy()
@@ -153,13 +159,15 @@ def _page_context(
         "account": profile.account,
         "summary": _profile_summary(profile),
         "page_zone": pick.zone,
+        "zone_label": pick.zone_label,
+        "taken": taken,
         "pick": pick,
         "form": form if chosen or retry else None,
         "chosen": chosen,
         "retry_slots": retry,
         "message": message,
         "nearest": [] if retry else nearest,
-        "zones": picker.zone_names(),
+        "zones": picker.zone_groups(),
         "detect_zone": request.method == "GET" and "tz" not in request.GET,
         "hidden_query": {k: v for k, v in request.GET.items() if k in ("month", "date", "slot")},
     }
@@ -187,12 +195,13 @@ def _booking_context(request: HttpRequest, booking: Booking, token: str) -> dict
         "profile": booking.profile,
         "zone": zone,
         "page_zone": zone,
+        "zone_label": picker.zone_label(zone, booking.start),
         "start": booking.start.astimezone(zone),
         "end": booking.end.astimezone(zone),
         "meeting_url": booking_ops.meeting_url(booking, booking.profile),
         "confirmed": booking.status == Booking.Status.CONFIRMED,
         "tz_query": "?" + urlencode({"tz": zone.key}) if zone.key != default_zone else "",
-        "zones": picker.zone_names(),
+        "zones": picker.zone_groups(),
         "detect_zone": request.method == "GET" and "tz" not in request.GET,
         "hidden_query": {},
         **_manage_links(token),
@@ -285,6 +294,7 @@ def reschedule_page(request: HttpRequest, token: str) -> HttpResponse:
             "chosen": pick.chosen if not message else None,
             "chosen_iso": picker.iso(pick.chosen[0]) if pick.chosen else "",
             "page_zone": pick.zone,
+            "taken": bool(message),
             "message": message,
             "nearest": pick.nearest(pick.asked) if message and pick.asked else [],
             "summary": _profile_summary(profile),

@@ -90,7 +90,7 @@ def test_cancel_get_only_asks_post_cancels(client, booking, token):
     assert booking.sequence == 1
     html = client.get(response["Location"]).content.decode()
     assert "This booking is cancelled" in html
-    assert '05:00–05:30 <span class="zone">(Etc/GMT+5)</span>' in html
+    assert '05:00–05:30</time> <span class="zone">Etc/GMT+5 (UTC−05:00)</span>' in html
     assert "Book another time" in html
     # A second POST (double click, refresh) is harmless.
     assert client.post(f"/bookings/{token}/cancel/").status_code == 200
