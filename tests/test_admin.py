@@ -188,10 +188,15 @@ def test_cancel_action_goes_through_booking_cancel(admin_client, rows):
 
     builtin.write(account.primary_calendar(), booking)
     assert Event.objects.filter(booking=booking).exists()
+    action = {"action": "cancel_bookings", "_selected_action": [booking.pk]}
+    # First a confirmation page: cancelling mails the invitee and cannot be undone.
+    asked = admin_client.post(_url(Booking, "changelist"), action).content.decode()
+    assert "Cancel 1 booking?" in asked and booking.email in asked
+    assert 'name="confirm" value="yes"' in asked
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.CONFIRMED
     response = admin_client.post(
-        _url(Booking, "changelist"),
-        {"action": "cancel_bookings", "_selected_action": [booking.pk]},
-        follow=True,
+        _url(Booking, "changelist"), {**action, "confirm": "yes"}, follow=True
     )
     assert "Cancelled 1 booking" in response.content.decode()
     booking.refresh_from_db()
