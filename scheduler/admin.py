@@ -514,7 +514,8 @@ class ProfileAdmin(OwnedAdmin):
         "active",
         "public_link",
     ]
-    list_filter = ["active", "account"]
+    # Related-only: a host's filter must not list other hosts' accounts.
+    list_filter = ["active", ("account", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "subject", "account__handle"]
     list_select_related = ["account"]
     readonly_fields = ["public_link", "invitee_fields", "hours_summary", "next_slots"]
@@ -709,7 +710,13 @@ class BookingAdmin(OwnedAdmin):
     form = BookingForm
     list_display = ["when", "profile", "invitee", "status", "delivery"]
     # `date_hierarchy` and "when" cover dates; a date filter too would only crowd the column.
-    list_filter = [WhenFilter, "status", "profile", "mail_state", "calendar_state"]
+    list_filter = [
+        WhenFilter,
+        "status",
+        ("profile", admin.RelatedOnlyFieldListFilter),  # a host sees only their profiles
+        "mail_state",
+        "calendar_state",
+    ]
     search_fields = ["name", "email", "uid", "subject"]
     date_hierarchy = "start"
     ordering = ["-start", "-id"]
