@@ -122,6 +122,8 @@ def _submit_booking(profile: Profile, form: BookingForm) -> Booking | tuple[int,
     if form.is_spam:
         return 400, SPAM_MESSAGE
     if not form.is_valid():
+        if "slot" in form.errors:  # a tampered hidden time: offer the picker again
+            return 400, TAKEN_MESSAGE
         return 400, "Please correct the fields marked below."
     start = form.cleaned_data["slot"]
     end = start + timedelta(minutes=profile.duration_minutes)

@@ -139,7 +139,7 @@ def test_taken_slot_shows_form_again_with_nearest_times(client, profile):
     response = client.post(url(profile), post_data("2026-03-02T10:00:00Z", var_company="Initech"))
     html = response.content.decode()
     assert response.status_code == 409
-    assert "that time was just taken" in html
+    assert "was just taken or is no longer available" in html
     choices = re.findall(r'name="slot" id="retry-\d" value="([^"]+)"', html)
     assert choices == [f"2026-03-02T{t}:00Z" for t in ("09:00", "09:30", "10:30", "11:00", "11:30")]
     assert 'value="Bea Guest"' in html and 'value="Initech"' in html  # typed values kept
@@ -153,7 +153,7 @@ def test_taken_slot_shows_form_again_with_nearest_times(client, profile):
 def test_link_to_taken_slot_shows_nearest_links(client, profile):
     make_booking(profile, at(10), at(10, 30))
     html = client.get(url(profile) + "?slot=2026-03-02T10:00:00Z").content.decode()
-    assert "that time was just taken" in html
+    assert "was just taken or is no longer available" in html
     nearest = re.search(r"The nearest free times:(.*?)</ul>", html, re.S).group(1)
     assert re.findall(r">Mon 2 Mar, (\d\d:\d\d)<", nearest) == [
         "09:00",

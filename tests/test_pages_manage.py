@@ -120,7 +120,7 @@ def test_reschedule_to_taken_time_shows_nearest(client, booking, token):
     response = client.post(f"/bookings/{token}/reschedule/", {"slot": "2026-03-03T14:00:00Z"})
     html = response.content.decode()
     assert response.status_code == 409
-    assert "that time was just taken" in html
+    assert "was just taken or is no longer available" in html
     assert ">Tue 3 Mar, 15:00<" in html and ">Tue 3 Mar, 13:30<" in html
     booking.refresh_from_db()
     assert booking.start == at(10) and booking.sequence == 0
