@@ -448,17 +448,20 @@ def _availability(
     last = min(found.horizon, profile.end_time or found.horizon)
     if last > found.hi:
         from_day = None if time_min is not None else start.astimezone(zone).date()
-        answer["nextFromDate"] = _next_from_date(found.hi, from_day, zone)
+        answer["nextFromDate"] = _next_from_date(found.lo, found.hi, from_day, zone)
     return answer
 
 
-def _next_from_date(hi: datetime, from_day: date | None, zone: ZoneInfo) -> date:
+def _next_from_date(lo: datetime, hi: datetime, from_day: date | None, zone: ZoneInfo) -> date:
     """The local date holding the window's end (the day after, when it ends at midnight), so a
     window cut at mid-day leaves the rest of that day to the next request. A request that
     started at `from_day`'s midnight gets a later date, so a client following nextFromDate
-    with the same intervalLength always moves forward."""
-    day = hi.astimezone(zone).date()
-    return day if from_day is None else max(day, from_day + timedelta(days=1))
+    with the same intervalLength always moves forward; and nothing before `lo` (now plus the
+    notice, or the profile's start) can be a slot, so an empty window in the past jumps there."""
+    days = [hi.astimezone(zone).date(), lo.astimezone(zone).date()]
+    if from_day is not None:
+        days.append(from_day + timedelta(days=1))
+    return max(days)
 
 
 def _meeting_query(
@@ -467,6 +470,9 @@ def _meeting_query(
     fromDate: LocalDate | None = None,
     intervalLength: Period | None = None,
 ) -> dict[str, Any]:
+    if timeMin is not None and timeMax is not None and timeMax <= timeMin:
+        why = f"{timeMax.isoformat()} must be after timeMin ({timeMin.isoformat()})"
+        raise ApiError(400, f"Invalid input: timeMax {why}", fields={"timeMax": [why]})
     return {
         "time_min": timeMin,
         "time_max": timeMax,

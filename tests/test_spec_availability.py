@@ -1019,3 +1019,27 @@ def test_next_from_date_after_time_min_and_max_on_one_day_is_that_day(host, free
         pid, timeMin="2030-01-09T09:00:00-05:00", timeMax="2030-01-09T10:00:00-05:00"
     )
     assert answer["nextFromDate"] == "2030-01-09"  # a fromDate request covers the rest of it
+
+
+def test_next_from_date_after_an_empty_window_in_the_past_jumps_to_today(host, freeze):
+    freeze(MONDAY)  # Monday 01:00 in New York
+    pid, _ = host.profile(startAfterMinutes=0)
+    answer = host.answer(pid, fromDate="2029-06-01", intervalLength="P1D")
+    assert answer["items"] == [] and answer["nextFromDate"] == "2030-01-07"
+    past = host.answer(pid, timeMin="2029-06-01T10:00:00Z", timeMax="2029-06-01T11:00:00Z")
+    assert past["nextFromDate"] == "2030-01-07"
+
+
+@pytest.mark.parametrize(
+    ("time_min", "time_max"),
+    [
+        ("2030-01-09T10:00:00Z", "2030-01-08T10:00:00Z"),
+        ("2030-01-09T10:00:00Z", "2030-01-09T05:00:00-05:00"),
+    ],
+)
+def test_time_max_not_after_time_min_is_400_naming_time_max(host, freeze, time_min, time_max):
+    freeze(MONDAY)
+    pid, _ = host.profile()
+    assert_error(
+        host.meeting(pid, timeMin=time_min, timeMax=time_max), 400, "bad_request", "timeMax"
+    )
