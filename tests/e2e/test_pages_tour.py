@@ -36,7 +36,10 @@ AUDIT_JS = """
 () => {
   const problems = [];
   const lum = (rgb) => {
-    const c = rgb.map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+    const c = rgb.map((v) => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    });
     return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
   };
   const parse = (s) => (s.match(/[\\d.]+/g) || []).map(Number);
@@ -53,22 +56,28 @@ AUDIT_JS = """
   if (h1 !== 1) problems.push(`${h1} h1 elements`);
   for (const input of document.querySelectorAll("input, select, textarea")) {
     if (input.type === "hidden" || input.closest("[aria-hidden=true]")) continue;
-    if (!input.labels || input.labels.length === 0) problems.push(`input ${input.name} has no label`);
+    if (!input.labels || input.labels.length === 0) {
+      problems.push(`input ${input.name} has no label`);
+    }
     if (input.getAttribute("aria-invalid") === "true") {
       const ids = (input.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
-      if (!ids.some((id) => document.getElementById(id))) problems.push(`invalid ${input.name} has no described error`);
+      if (!ids.some((id) => document.getElementById(id))) {
+        problems.push(`invalid ${input.name} has no described error`);
+      }
     }
   }
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
     const el = node.parentElement;
-    if (!node.textContent.trim() || !el || el.closest(".hp, .visually-hidden, .skip-link, option")) continue;
+    const skip = ".hp, .visually-hidden, .skip-link, option";
+    if (!node.textContent.trim() || !el || el.closest(skip)) continue;
     const style = getComputedStyle(el);
     if (style.visibility === "hidden" || style.display === "none") continue;
     const fg = lum(parse(style.color).slice(0, 3));
     const bg = lum(background(el));
     const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
-    if (ratio < 4.5) problems.push(`contrast ${ratio.toFixed(2)} for "${node.textContent.trim().slice(0, 30)}"`);
+    const text = node.textContent.trim().slice(0, 30);
+    if (ratio < 4.5) problems.push(`contrast ${ratio.toFixed(2)} for "${text}"`);
   }
   return problems;
 }
@@ -93,9 +102,29 @@ def tour(transactional_db, settings):
     return account, profile
 
 
+def focus_is_visible_on_tab(page, presses: int = 12) -> None:
+    """Tab through the first controls: each one focused shows an outline."""
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        shown = page.evaluate(
+            """() => {
+              const el = document.activeElement;
+              if (!el || el === document.body) return null;
+              const style = getComputedStyle(el);
+              return [el.tagName + '.' + el.className, style.outlineStyle, style.outlineWidth];
+            }"""
+        )
+        if shown is None:
+            return
+        assert shown[1] != "none" and shown[2] != "0px", f"{page.url}: no visible focus {shown}"
+
+
 def audit(page, viewport: str) -> None:
     problems = page.evaluate(AUDIT_JS)
     assert not problems, f"{page.url}: {problems}"
+    if viewport == "desktop":
+        focus_is_visible_on_tab(page)
     if viewport == "phone":
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 360, page.url
 
