@@ -1043,3 +1043,46 @@ def test_time_max_not_after_time_min_is_400_naming_time_max(host, freeze, time_m
     assert_error(
         host.meeting(pid, timeMin=time_min, timeMax=time_max), 400, "bad_request", "timeMax"
     )
+
+
+GOOGLE_FEED = b"""BEGIN:VCALENDAR\r
+VERSION:2.0\r
+PRODID:-//Google Inc//Google Calendar 70.9054//EN\r
+X-WR-TIMEZONE:America/New_York\r
+BEGIN:VEVENT\r
+UID:standup@test\r
+DTSTAMP:20260201T000000Z\r
+DTSTART:20260302T140000Z\r
+DTEND:20260302T143000Z\r
+RRULE:FREQ=WEEKLY;COUNT=3\r
+SUMMARY:Standup at 09:00 New York time\r
+END:VEVENT\r
+BEGIN:VEVENT\r
+UID:sunday@test\r
+DTSTAMP:20260201T000000Z\r
+DTSTART;VALUE=DATE:20260308\r
+DTEND;VALUE=DATE:20260309\r
+SUMMARY:The 23-hour Sunday\r
+END:VEVENT\r
+END:VCALENDAR\r
+"""
+
+
+def test_feed_with_x_wr_timezone_keeps_its_wall_clock_across_dst(client, freeze, feed_server):
+    host = Host(client, "America/New_York")
+    now = freeze(utc(2026, 3, 1))
+    pid, profile = host.profile(startAfterMinutes=0, workHours=every_day(None, "00:00", "24:00"))
+    url = feed_server.route("/google.ics", static(GOOGLE_FEED))
+    with override_settings(ALLOW_PRIVATE_CALENDAR_URLS=True):
+        response = host.api(
+            "POST", "/v1/book/account/calendars", {"type": "ics", "role": "busy", "url": url}
+        )
+        assert response.status_code == 201, response.content
+        ny = lambda d, h=0, m=0: at("America/New_York", 2026, 3, d, h, m)  # noqa: E731
+        busy = [(ny(d, 9), ny(d, 9, 30)) for d in (2, 9, 16)] + [(ny(8), ny(9))]
+        answer = host.check(
+            pid, profile, now, busy=busy, fromDate="2026-03-02", intervalLength="P15D"
+        )
+    days = starts_by_local_day(answer, "America/New_York")
+    assert "09:00" not in days["2026-03-09"] and "10:00" in days["2026-03-09"]  # 13:00Z in EDT
+    assert "2026-03-08" not in days
