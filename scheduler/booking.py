@@ -179,6 +179,8 @@ def validate_substitution(profile: Profile, data: Mapping[str, object] | None) -
     for key, value in data.items():
         if value is not None and not isinstance(value, str | int | float | bool):
             errors[f"substitutionData.{key}"] = ["must be a string"]
+        elif "\x00" in f"{key}{value}":
+            errors[f"substitutionData.{key}"] = ["must not contain NUL (\\u0000) characters"]
     for key in variables.missing_required(fields, {k: v for k, v in data.items() if v is not None}):
         errors[f"substitutionData.{key}"] = ["is required"]
     if errors:

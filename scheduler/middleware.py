@@ -6,7 +6,8 @@ import logging
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 
 logger = logging.getLogger(__name__)
 
@@ -37,11 +38,10 @@ def error_response(
     return response
 
 
-def _declared_length(request: HttpRequest) -> int:
-    try:
-        return int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return 0
+def _declared_length(request: HttpRequest) -> int | None:
+    """The Content-Length header as a number; None when it is not a non-negative integer."""
+    raw = request.META.get("CONTENT_LENGTH") or "0"
+    return int(raw) if raw.isascii() and raw.isdigit() else None
 
 
 class JsonApiErrorsMiddleware:
@@ -51,8 +51,15 @@ class JsonApiErrorsMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not request.path.startswith("/v1/"):
             return self.get_response(request)
+        if "\x00" in request.path:
+            # No resource has a NUL in its name, and PostgreSQL refuses to compare one.
+            return error_response(404, "No such resource")
         limit = settings.API_MAX_BODY_BYTES
-        if _declared_length(request) > limit:
+        length = _declared_length(request)
+        if length is None:
+            raw = request.META.get("CONTENT_LENGTH")
+            return error_response(400, f"Content-Length {raw!r} is not a number of bytes")
+        if length > limit:
             # Refused before anything reads the body.
             return error_response(413, f"The request body is larger than {limit} bytes")
         response = self.get_response(request)
@@ -78,6 +85,9 @@ class JsonApiErrorsMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not request.path.startswith("/v1/"):
+            return None
+        if isinstance(exception, Http404 | PermissionDenied | BadRequest | SuspiciousOperation):
+            # Django answers these with a 4xx page, which __call__ turns into JSON.
             return None
         logger.exception("unhandled error on %s", request.path)
         return error_response(500, "Internal error")

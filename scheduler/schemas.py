@@ -38,6 +38,14 @@ MAX_OFFSET = 2**31 - 1
 class InputModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # PostgreSQL text cannot hold NUL, so it would fail at the write instead of here.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain NUL (\\u0000) characters")
+        return value
+
 
 class OutputModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
