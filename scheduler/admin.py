@@ -142,10 +142,23 @@ def calendar_state(calendar: Calendar) -> str:
     )
 
 
+def calendar_state_short(calendar: Calendar) -> str:
+    """A few words for the account page's calendar rows; the calendar's page says more."""
+    if not calendar.pk:
+        return "new"
+    if calendar.kind == Calendar.Kind.BUILTIN:
+        return f"{calendar.events.count()} event(s)"
+    if calendar.last_error:
+        return f"FAILED {_ago(calendar.last_attempt_at)}; copy of {_ago(calendar.last_fetched_at)}"
+    if calendar.last_fetched_at is None:
+        return "not fetched yet"
+    return f"OK, fetched {_ago(calendar.last_fetched_at)}"
+
+
 def _ago(moment: datetime | None) -> str:
     if moment is None:
         return "never"
-    return f"{timesince(moment, timezone.now())} ago"
+    return f"{timesince(moment, timezone.now(), depth=1)} ago"
 
 
 FETCH_STATE = (
@@ -179,7 +192,7 @@ class CalendarInline(admin.TabularInline):
 
     @admin.display(description="state")
     def state(self, obj: Calendar) -> str:
-        return calendar_state(obj)
+        return calendar_state_short(obj)
 
 
 @admin.register(Calendar)
@@ -702,7 +715,7 @@ def local_when(booking: Booking) -> str:
     return f"{start:%a %d %b %Y %H:%M}–{end_text} ({zone.key})"
 
 
-DELIVERY_MARK = {"pending": "pending", "failed": "FAILED", "none": "—"}
+DELIVERY_MARK = {"pending": "pending", "failed": "FAILED", "none": "none"}
 
 
 @admin.register(Booking)

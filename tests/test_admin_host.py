@@ -342,3 +342,105 @@ def test_booking_page_offers_cancel_only_while_live(admin_client, hosts):
     Booking.objects.filter(pk=booking.pk).update(status=Booking.Status.CANCELLED)
     page = admin_client.get(_url(Booking, "change", booking.pk)).content.decode()
     assert "Cancel booking…" not in page
+
+
+# --- a browser tour, with screenshots ----------------------------------------------------
+
+
+@pytest.fixture
+def tour(transactional_db):
+    """A superuser and the seeded-demo shape of data: one host, a profile, bookings, a feed."""
+    admin_user = User.objects.create_superuser("boss", "boss@example.com", "pw-boss-12345")
+    account = make_account(handle="demo", name="Demo Host", timezone="Europe/London")
+    account.owner = admin_user
+    account.save()
+    profile = make_profile(
+        account, name="consult", subject="Consultation: {{topic}}", duration_minutes=60,
+        description="Company: {{company:}}", start_after_minutes=60,
+    )  # fmt: skip
+    ApiToken.issue(account, "laptop")
+    start = (timezone.now() + timedelta(days=2)).replace(hour=10, minute=0, second=0)
+    booking = make_booking(
+        profile, start, start + timedelta(hours=1), name="Ada Lovelace", email="ada@example.com"
+    )
+    make_booking(
+        profile, start - timedelta(days=7), start - timedelta(days=7, minutes=-60),
+        name="Past Guest", email="past@example.com",
+    )  # fmt: skip
+    feed = Calendar.objects.create(
+        account=account, kind=Calendar.Kind.ICS, role=Calendar.Role.BUSY, name="Work feed",
+        url="https://calendar.example.com/work.ics",
+        last_fetched_at=timezone.now() - timedelta(hours=3),
+        last_attempt_at=timezone.now() - timedelta(minutes=4),
+        last_error="ReadTimeout: the feed did not answer within 10 s",
+        busy_intervals=[[1.0, 2.0]] * 12,
+        busy_from=timezone.now() - timedelta(days=1),
+        busy_until=timezone.now() + timedelta(days=400),
+    )  # fmt: skip
+    return {"account": account, "profile": profile, "booking": booking, "feed": feed}
+
+
+def test_admin_tour_in_a_browser(live_server, tour, settings):
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.e2e.conftest import CHROMIUM_ARGS, Shots
+
+    settings.SITE_URL = live_server.url
+    # The feed's copy is fresh and wide enough: the slot preview must not go to the network.
+    settings.CALENDAR_REFRESH_SECONDS = 10**6
+    shots = Shots("admin_host")
+    account, booking = tour["account"], tour["booking"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"{live_server.url}/admin/login/")
+            page.fill("#id_username", "boss")
+            page.fill("#id_password", "pw-boss-12345")
+            page.click("input[type=submit]")
+            page.wait_for_selector("#site-name")
+
+            page.goto(live_server.url + _url(Account, "change", account.pk))
+            shots(page, "account")
+            page.get_by_role("button", name="Issue a new API token").click()
+            expect(page.locator(".messagelist")).to_contain_text("New API token")
+            message = page.locator(".messagelist").inner_text()
+            raw = TOKEN_MESSAGE.search(message).group(2)
+            shots(page, "token-issued")
+            assert ApiToken.authenticate(raw).account == account
+            page.reload()
+            assert raw not in page.content()  # shown once
+
+            page.goto(live_server.url + _url(Profile, "change", tour["profile"].pk))
+            expect(page.get_by_text("Mon–Fri 09:00–17:00")).to_be_visible()
+            expect(page.locator(".field-next_slots li")).to_have_count(10)
+            expect(page.get_by_role("link", name=tour["profile"].scheduler_link)).to_be_visible()
+            shots(page, "profile")
+
+            page.goto(live_server.url + _url(Booking, "changelist"))
+            expect(page.get_by_text("Past Guest")).to_be_visible()
+            page.get_by_role("link", name="Upcoming").click()
+            expect(page.get_by_text("Ada Lovelace")).to_be_visible()
+            expect(page.get_by_text("Past Guest")).to_have_count(0)
+            shots(page, "bookings-upcoming")
+
+            page.goto(live_server.url + _url(Booking, "change", booking.pk))
+            shots(page, "booking")
+            page.get_by_role("button", name="Cancel booking…").click()
+            expect(page.get_by_text("Cancel 1 booking?")).to_be_visible()
+            shots(page, "cancel-confirm")
+            page.get_by_role("button", name="Yes, cancel and notify").click()
+            expect(page.locator(".messagelist")).to_contain_text("Cancelled 1 booking")
+            shots(page, "cancelled")
+
+            page.goto(live_server.url + _url(Calendar, "change", tour["feed"].pk))
+            expect(
+                page.get_by_text("Last fetch failed (4 minutes ago): ReadTimeout")
+            ).to_be_visible()
+            shots(page, "calendar")
+        finally:
+            browser.close()
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.CANCELLED
