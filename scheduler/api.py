@@ -327,7 +327,10 @@ def _profile_values(payload: ProfileIn, sent: set[str]) -> dict[str, Any]:
             continue
         try:
             if field == "workHours" and value is not None:
-                value = normalize_work_hours(value.model_dump(exclude_none=True))
+                sent_hours = value.model_dump(exclude_none=True)
+                if "daySchedules" not in sent_hours:
+                    sent_hours["daySchedules"] = default_work_hours()["daySchedules"]
+                value = normalize_work_hours(sent_hours)
             elif field == "availabilityIntervals" and value is not None:
                 dumped = value.model_dump(mode="json", exclude_none=True)
                 value = normalize_availability_intervals(dumped)

@@ -144,8 +144,11 @@ class DayScheduleIn(InputModel):
 
 
 class WorkHoursIn(InputModel):
+    """Weekly hours; without `daySchedules` the default week (Mon–Fri 09:00–17:00) applies in
+    the given zone, while `daySchedules: []` means no weekly hours at all."""
+
     timezone: TimeZone | None = None
-    daySchedules: list[DayScheduleIn] = Field(default_factory=list, max_length=28)
+    daySchedules: list[DayScheduleIn] | None = Field(None, max_length=28)
 
 
 class AvailabilityIntervalIn(InputModel):

@@ -334,6 +334,24 @@ def test_twenty_four_hundred_is_an_end_only(spec):
     assert created.json()["workHours"]["timezone"] == "Europe/Berlin"
 
 
+def test_work_hours_with_only_a_zone_keep_the_default_week_there(spec):
+    # Our reading: daySchedules left out = the default week; daySchedules [] = no hours.
+    tokyo = spec("POST", PROFILES, {"name": "t", "workHours": {"timezone": "Asia/Tokyo"}})
+    hours = tokyo.json()["workHours"]
+    assert hours["timezone"] == "Asia/Tokyo"
+    assert [d["dayOfWeek"] for d in hours["daySchedules"]] == [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+    ]
+    none = spec("POST", PROFILES, {"name": "n", "workHours": {"daySchedules": []}}).json()
+    assert none["workHours"] == {"timezone": "Europe/Berlin", "daySchedules": []}
+    times = spec("GET", f"{PROFILES}/{none['id']}/meeting").json()
+    assert times["items"] == []
+
+
 def test_start_time_must_be_before_end_time(spec):
     body = {"name": "x", "startTime": "2030-02-01T00:00:00Z", "endTime": "2030-02-01T00:00:00Z"}
     error_of(spec("POST", PROFILES, body), 400, "bad_request", "endTime")
