@@ -757,7 +757,8 @@ def test_buffer_applies_on_both_sides_and_touching_is_allowed(host, freeze):
     now = freeze(MONDAY)
     pid, profile = host.profile(startAfterMinutes=0, bufferBetweenMinutes=15)
     t = lambda h, m=0: at("America/New_York", 2030, 1, 7, h, m)  # noqa: E731
-    busy = [(t(10, 45), t(11, 15)), (t(13), t(13, 30))]
+    # The first: ends within the buffer before the day's first candidate, 09:00.
+    busy = [(t(8, 40), t(8, 50)), (t(10, 45), t(11, 15)), (t(13), t(13, 30)), (t(16), t(16, 15))]
     for interval in busy:
         make_event(host.account, *interval)
     answer = host.check(pid, profile, now, busy=busy, fromDate="2030-01-07", intervalLength="P1D")
@@ -767,6 +768,8 @@ def test_buffer_applies_on_both_sides_and_touching_is_allowed(host, freeze):
     assert "11:30" in starts  # starts 15 minutes after 11:15
     assert "12:00" in starts and "12:30" not in starts and "13:30" not in starts
     assert "13:45" not in starts and "14:00" in starts
+    assert starts[0] == "09:30"  # 09:00 starts 10 minutes after a busy end: inside the buffer
+    assert starts[-2:] == ["15:00", "16:30"]  # 15:30 would end within 15 minutes of 16:00
 
 
 # --- maxBookingsPerDay ----------------------------------------------------------------------
