@@ -16,6 +16,7 @@ from django.core.validators import URLValidator, validate_email
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -56,6 +57,13 @@ def _aware_instant(value: datetime) -> datetime:
         raise ValueError("must be an instant with a UTC offset, e.g. 2026-03-02T14:00:00Z")
     if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
         raise ValueError(f"year {value.year} is outside {EARLIEST_YEAR}–{LATEST_YEAR}")
+    return value
+
+
+def _iso_text(value: Any) -> Any:
+    # pydantic would read a number as seconds since 1970; SPEC's instants are ISO 8601 text.
+    if not isinstance(value, str | datetime | date):
+        raise ValueError(f"{value!r} is not an ISO 8601 text such as 2026-03-02T14:00:00Z")
     return value
 
 
@@ -102,8 +110,8 @@ def _email(value: str) -> str:
 TimeOfDay = Annotated[
     StrictStr, Field(pattern=r"^[0-9]{2}:[0-9]{2}(:[0-9]{2})?$", examples=["09:00:00"])
 ]
-Instant = Annotated[datetime, AfterValidator(_aware_instant)]
-LocalDate = Annotated[date, AfterValidator(_reasonable_date)]
+Instant = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(_aware_instant)]
+LocalDate = Annotated[date, BeforeValidator(_iso_text), AfterValidator(_reasonable_date)]
 Period = Annotated[StrictStr, Field(max_length=40), AfterValidator(check_period)]
 TimeZone = Annotated[StrictStr, Field(max_length=64), AfterValidator(_timezone)]
 HttpUrl = Annotated[StrictStr, Field(max_length=1000), AfterValidator(_http_url)]

@@ -360,6 +360,11 @@ def test_start_time_must_be_before_end_time(spec):
     body["startTime"] = "2030-02-01T00:00:00"  # no offset: not an instant
     body["endTime"] = "2030-03-01T00:00:00Z"
     error_of(spec("POST", PROFILES, body), 400, "bad_request", "startTime")
+    body["startTime"] = 1893456000  # seconds since 1970: not ISO 8601
+    error_of(spec("POST", PROFILES, body), 400, "bad_request", "startTime")
+    intervals = {"intervals": [{"dateStartInclusive": 20300101}]}
+    response = spec("POST", PROFILES, {"name": "x", "availabilityIntervals": intervals})
+    error_of(response, 400, "bad_request", "availabilityIntervals.intervals[0].dateStartInclusive")
 
 
 def test_every_bad_field_is_named_in_one_answer(spec):
@@ -686,6 +691,7 @@ def test_top_level_name_and_email_are_accepted(spec, profile):
         ({"time": {"start": "2030-01-07T09:00:00", "end": "2030-01-07T09:30:00"}}, "time.start"),
         ({"time": {"start": "2030-01-07T09:30:00Z", "end": "2030-01-07T09:00:00Z"}}, "time.end"),
         ({"time": "2030-01-07T09:00:00Z"}, "time"),
+        ({"time": {"start": 1893920400, "end": 1893922200}}, "time.start"),
         ({"schedulerInfo": {"name": "A", "email": "not-an-email"}}, "schedulerInfo.email"),
         ({"schedulerInfo": "Ann"}, "schedulerInfo"),
         ({"email": 5}, "email"),
