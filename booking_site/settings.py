@@ -152,7 +152,7 @@ STORAGES = {
         "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
     },
 }
-# Once `collectstatic` has run, serve its copy: it carries the gzip/brotli variants that the
+# Once `collectstatic` has run, serve its copy: it carries the compressed variants that the
 # apps' own folders lack. Before that (and in development) read the apps' folders directly.
 WHITENOISE_USE_FINDERS = _strict_bool(
     "STATIC_USE_FINDERS", DEBUG or not (STATIC_ROOT / "admin").is_dir()
