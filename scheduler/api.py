@@ -6,8 +6,10 @@ Views parse and authorize; booking.py and availability.py decide. Every error le
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -244,17 +246,25 @@ def booking_out(booking: Booking) -> dict[str, Any]:
     }
 
 
+def _without_secrets(text: str, calendar: Calendar) -> str:
+    """`text` with the calendar's password, and any password inside a URL, masked."""
+    if len(calendar.password) >= 4:  # a shorter one would mask ordinary letters everywhere
+        text = text.replace(calendar.password, "***")
+    # Admin may store https://user:secret@host/…; the API refuses such URLs on input.
+    return re.sub(r"(//[^/@:\s]*):[^/@\s]*@", r"\1:***@", text)
+
+
 def calendar_out(calendar: Calendar) -> dict[str, Any]:
-    """A calendar without its password, which is write-only."""
+    """A calendar without its password, which is write-only (SPEC §2)."""
     return {
         "id": calendar.pk,
         "type": calendar.kind,
         "role": calendar.role,
         "name": calendar.name,
-        "url": calendar.url or None,
+        "url": _without_secrets(calendar.url, calendar) or None,
         "username": calendar.username or None,
         "lastFetchedAt": calendar.last_fetched_at,
-        "lastError": calendar.last_error or None,
+        "lastError": _without_secrets(calendar.last_error, calendar) or None,
         "createdAt": calendar.created_at,
     }
 
@@ -670,6 +680,11 @@ def _calendar_errors(payload: CalendarIn) -> dict[str, list[str]]:
 
             try:
                 _http_url(url)
+                if urlsplit(url).password is not None:
+                    raise ValueError(
+                        f"{_without_secrets(url, Calendar())!r} holds a password; "
+                        "send it as 'password' instead, which is never returned"
+                    )
                 _check_ssrf(url)
             except ValueError as exc:
                 errors["url"] = [str(exc)]

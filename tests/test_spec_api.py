@@ -1000,6 +1000,26 @@ def test_passwords_are_never_returned(spec, account, settings):
     assert Calendar.objects.get(pk=created.json()["id"]).password == SECRET
 
 
+def test_a_password_inside_a_calendar_url_is_refused_and_never_echoed(spec, account, settings):
+    settings.ALLOW_PRIVATE_CALENDAR_URLS = True
+    url = f"https://ada:{SECRET}@dav.example.com/cal/"
+    response = spec("POST", CALENDARS, {"type": "caldav", "url": url})
+    error_of(response, 400, "bad_request", "url")
+    assert SECRET not in response.content.decode()
+    # One stored another way (admin) is masked on the way out, as is an error quoting it.
+    Calendar.objects.create(
+        account=account,
+        kind="caldav",
+        role="busy",
+        url=url,
+        password="other-secret",
+        last_error=f"GET {url} failed; password other-secret refused",
+    )
+    listed = spec("GET", CALENDARS).content.decode()
+    assert SECRET not in listed and "other-secret" not in listed
+    assert "https://ada:***@dav.example.com/cal/" in listed
+
+
 def test_a_new_primary_replaces_the_old(spec, account, settings):
     settings.ALLOW_PRIVATE_CALENDAR_URLS = True  # example.com does not resolve offline
     first = spec("GET", CALENDARS).json()["records"]
