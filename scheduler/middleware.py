@@ -51,6 +51,18 @@ class JsonApiErrorsMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not request.path.startswith("/v1/"):
             return self.get_response(request)
+        if request.method != "HEAD":
+            return self._answer(request)
+        # HEAD is GET without the body (RFC 9110); ninja routes GET only.
+        request.method = "GET"
+        response = self._answer(request)
+        request.method = "HEAD"
+        if not response.streaming:
+            response["Content-Length"] = str(len(response.content))
+            response.content = b""
+        return response
+
+    def _answer(self, request: HttpRequest) -> HttpResponse:
         if "\x00" in request.path:
             # No resource has a NUL in its name, and PostgreSQL refuses to compare one.
             return error_response(404, "No such resource")

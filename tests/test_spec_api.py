@@ -1078,6 +1078,7 @@ WRONG_METHODS = [
     ("GET", CALENDARS + "/1"),
     ("DELETE", "/v1/book/ada/intro/meeting"),
     ("POST", "/v1/openapi.json"),
+    ("POST", "/v1/docs"),
 ]
 
 
@@ -1086,6 +1087,15 @@ def test_wrong_methods_are_json_405(spec, method, path):
     response = spec(method, path)
     error_of(response, 405, "method_not_allowed")
     assert response.has_header("Allow")
+
+
+def test_head_is_get_without_a_body(client, spec, profile):
+    answer = spec.client.head(PROFILES, **spec.headers)
+    assert answer.status_code == 200 and answer.content == b""
+    assert answer["Content-Type"].startswith("application/json")
+    assert client.head(PROFILES).status_code == 401
+    assert client.head(f"/v1/book/ada/{profile.name}/meeting").status_code == 200
+    assert client.head("/v1/book/account/reservations/1", **spec.headers).status_code == 405
 
 
 @override_settings(API_MAX_BODY_BYTES=2000)
@@ -1257,6 +1267,10 @@ def test_a_client_over_http_gets_json_for_everything(one_worker):
     for answer in answers:
         assert answer.headers["Content-Type"].startswith("application/json")
         assert answer.json()["error"]["message"]
+
+    head = requests.head(f"{base}/profiles", headers=auth, timeout=10)
+    assert head.status_code == 200 and head.content == b""
+    assert int(head.headers["Content-Length"]) > 0
 
     host = urlsplit(one_worker)
     connection = http.client.HTTPConnection(host.hostname, host.port, timeout=10)
