@@ -18,6 +18,9 @@ import yaml
 from django.core import mail
 from django.core.cache import cache
 from django.test import Client, override_settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from openapi_schema_validator import OAS30Validator
 
 from scheduler.models import ApiToken, Booking, Calendar, Profile
@@ -1211,6 +1214,99 @@ def test_a_content_length_that_is_not_a_number_is_400(spec, length):
 def test_unknown_paths_are_json_404(anon, path):
     for method in ("GET", "POST"):
         error_of(anon(method, path), 404, "not_found")
+
+
+# --- no input yields a 500 -----------------------------------------------------------------
+
+_ODD = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False),
+    st.text(max_size=8),
+    st.sampled_from(
+        ["monday", "24:00", "23:59:59", "P9999Y", "PT1H", "9999-12-31T23:59:59Z", "0001-01-01"]
+        + ["2030-01-07T09:00:00+14:00", "Etc/GMT+12", "https://x.example/", "{{a}}", "\x00"]
+    ),
+)
+_VALUES = st.recursive(
+    _ODD,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(["start", "end", "dayOfWeek", "x"]), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+_FULL_PROFILE = {
+    "durationMinutes": 30,
+    "timeAvailableFor": "P30D",
+    "startTime": "2030-01-01T00:00:00Z",
+    "endTime": "2031-01-01T00:00:00Z",
+    "subject": "{{a}}",
+    "openMeetingUrl": "https://m.example/",
+    "maxBookingsPerDay": 2,
+    "workHours": {
+        "timezone": "UTC",
+        "daySchedules": [
+            {"dayOfWeek": "monday", "workingIntervals": [{"start": "09:00", "end": "17:00"}]}
+        ],
+    },
+    "availabilityIntervals": {
+        "intervals": [
+            {
+                "dateStartInclusive": "2030-01-08",
+                "dateEndInclusive": "2030-01-09",
+                "hours": [{"start": "10:00", "end": "12:00"}],
+            }
+        ]
+    },
+}
+_FULL_MEETING = meeting_body(substitutionData={"a": "x"})
+
+
+def _paths(value: Any, prefix: tuple = ()) -> list[tuple]:
+    """Every path into a JSON value: ("workHours", "daySchedules", 0, "dayOfWeek"), …"""
+    if isinstance(value, dict):
+        inner = list(value.items())
+    elif isinstance(value, list):
+        inner = list(enumerate(value))
+    else:
+        inner = []
+    found = [prefix] if prefix else []
+    for key, item in inner:
+        found += _paths(item, (*prefix, key))
+    return found
+
+
+def _replaced(base: dict, path: tuple, value: Any) -> dict:
+    out = json.loads(json.dumps(base))
+    here = out
+    for key in path[:-1]:
+        here = here[key]
+    here[path[-1]] = value
+    return out
+
+
+@hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_one_odd_value_anywhere_is_never_a_500(spec, account, data):
+    """A valid body with one value anywhere in it replaced by something odd: 2xx or a JSON
+    4xx (checked by Spec), never a 500 — on SQLite and PostgreSQL alike."""
+    profile = Profile.objects.filter(account=account, name="base").first()
+    profile = profile or make_profile(account, name="base", subject="{{a:}}")
+    value = data.draw(_VALUES)
+    target = data.draw(st.sampled_from(["create", "patch", "meeting"]))
+    if target == "meeting":
+        body = _replaced(_FULL_MEETING, data.draw(st.sampled_from(_paths(_FULL_MEETING))), value)
+        response = spec("POST", meeting_path(profile), body)
+    else:
+        body = _replaced(_FULL_PROFILE, data.draw(st.sampled_from(_paths(_FULL_PROFILE))), value)
+        if target == "create":
+            body["name"] = f"n{Profile.objects.count()}"
+            response = spec("POST", PROFILES, body)
+        else:
+            response = spec("PATCH", f"{PROFILES}/{profile.pk}", body)
+    assert response.status_code in (200, 201, 400, 409), response.content
 
 
 # --- over real HTTP -------------------------------------------------------------------------
