@@ -905,6 +905,9 @@ def test_confirming_an_expired_reservation_is_409(spec, profile, frozen):
     path = f"/v1/book/account/reservations/{held['id']}/confirm"
     error_of(spec("POST", path), 409, "slot_unavailable")
     assert "2030-01-07T09:00:00Z" in slot_starts(spec, profile)
+    # Our reading: it still reads as reserved, with its expiresAt now in the past.
+    late = spec("GET", f"{BOOKINGS}/{held['id']}").json()
+    assert late["status"] == "reserved" and late["expiresAt"] == "2030-01-07T06:05:00Z"
 
 
 @pytest.mark.parametrize("minutes", ["0", "-1", "10081", "x", "1.5", "99999999999999999999"])
