@@ -714,7 +714,7 @@ def list_calendars(
 
 @account.post("/calendars", response={201: CalendarOut, **ERRORS}, exclude_none=True)
 def create_calendar(request: HttpRequest, payload: CalendarIn) -> Status:
-    """Add a calendar; a new primary replaces the old one (see docs/api.md)."""
+    """Add a calendar; a new primary replaces the old one (see the README, API section)."""
     errors = _calendar_errors(payload)
     if errors:
         raise ApiError(400, "Invalid input: " + ", ".join(errors), fields=errors)
