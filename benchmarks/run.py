@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
-from tests.fixtures.servers import free_port, wait_for_http  # noqa: E402
+from tests.fixtures.servers import start_gunicorn  # noqa: E402
 
 RESULTS: list[tuple[str, str, str, bool]] = []
 PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
@@ -66,29 +66,6 @@ def base_env(database_url: str) -> dict[str, str]:
 
 def manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
-
-
-def start_gunicorn(env: dict[str, str], workers: int) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "booking_site.wsgi",
-            "-b",
-            f"127.0.0.1:{port}",
-            "-w",
-            str(workers),
-            "--log-level",
-            "error",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    wait_for_http(base + "/v1/openapi.json", timeout=30)
-    return proc, base
 
 
 def stop(proc: subprocess.Popen) -> None:
