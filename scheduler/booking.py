@@ -352,6 +352,8 @@ def reschedule(
             raise NotAllowed("The booking's profile no longer exists")
         _expire_reservations(booking.account_id, start, end, now)
         _check_slot(profile, start, end, now, exclude_id=booking.pk)
+        if (booking.start, booking.end) == (start, end):
+            return booking  # its own time: nothing moves, so no new SEQUENCE and no mail
         booking.start, booking.end = start, end
         booking.sequence += 1
         _render(booking, profile)

@@ -190,3 +190,10 @@ def test_builtin_events_added_after_a_read_block_at_once(db):
     assert first not in booking.compute(profile, now).slots
     event.delete()
     assert first in booking.compute(profile, now).slots
+
+
+def test_rescheduling_onto_its_own_time_changes_nothing(profile):
+    made = booking.book(profile, start=NINE, end=NINE + HALF, email="a@example.com")
+    same = booking.reschedule(made, start=NINE, end=NINE + HALF)
+    assert same.sequence == 0 and same.mail_state == made.mail_state
+    assert Booking.objects.get(pk=made.pk).sequence == 0
