@@ -1,0 +1,194 @@
+"""Accounts with their calendars and tokens inline; tokens are shown once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count, QuerySet
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+)
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from scheduler.admin.base import OwnedAdmin
+from scheduler.admin.calendars import CalendarInline
+from scheduler.models import Account, ApiToken
+
+
+def _show_token_once(request: HttpRequest, account: Account, raw: str) -> None:
+    messages.warning(
+        request,
+        f"New API token for @{account.handle}: {raw} — copy it now, it is not shown again.",
+    )
+
+
+class ApiTokenInline(admin.TabularInline):
+    model = ApiToken
+    extra = 0
+    fields = ["name", "prefix", "state", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # A token needs its raw value shown once: the "Issue a new API token" button above
+        # does that, an inline row cannot.
+        return False
+
+    @admin.display(description="state")
+    def state(self, obj: ApiToken) -> str:
+        return _token_state(obj)
+
+
+def _token_state(token: ApiToken) -> str:
+    return "revoked" if token.revoked_at else "active"
+
+
+class ApiTokenForm(forms.ModelForm):
+    class Meta:
+        model = ApiToken
+        fields = ["account", "name"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(OwnedAdmin):
+    form = ApiTokenForm
+    list_display = ["prefix", "name", "account", "state", "created_at", "last_used_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["prefix", "name", "account__handle"]
+    list_select_related = ["account"]
+    actions = ["revoke"]
+
+    @admin.display(description="state", ordering="revoked_at")
+    def state(self, obj: ApiToken) -> str:
+        return _token_state(obj)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> list[str]:
+        if obj is None:
+            return []
+        return ["account", "prefix", "created_at", "last_used_at", "revoked_at"]
+
+    def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> list[str]:
+        if obj is None:
+            return ["account", "name"]
+        return ["account", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+
+    def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        token, raw = ApiToken.issue(obj.account, obj.name)
+        # Admin goes on with `obj` (log entry, redirect): make it the issued row.
+        obj.pk, obj.prefix, obj.token_hash = token.pk, token.prefix, token.token_hash
+        obj.created_at = token.created_at
+        obj._state.adding, obj._state.db = False, token._state.db
+        _show_token_once(request, obj.account, raw)
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"Revoked {count} token(s).")
+
+
+# --- accounts ----------------------------------------------------------------------------
+
+
+class AccountForm(forms.ModelForm):
+    class Meta:
+        model = Account
+        fields = ["handle", "name", "email", "timezone", "owner"]
+        help_texts = {
+            "handle": "Public links are SITE_URL/{handle}/{profile}/: letters, digits, - and _.",
+            "email": "The organizer of every booking; host notices go here.",
+            "timezone": "IANA zone such as Europe/London: profiles' default work hours and the "
+            "times in host notices.",
+        }
+
+
+@admin.register(Account)
+class AccountAdmin(OwnedAdmin):
+    form = AccountForm
+    owner_path = "owner"
+    owned_foreign_keys: dict[str, str] = {}
+    list_display = ["handle", "name", "email", "timezone", "owner", "profile_count"]
+    search_fields = ["handle", "name", "email"]
+    list_select_related = ["owner"]
+    inlines = [CalendarInline, ApiTokenInline]
+    actions = ["issue_token"]
+    fieldsets = [
+        (None, {"fields": ["handle", "name", "email", "timezone"]}),
+        ("Booking profiles", {"fields": ["profile_links"]}),
+        ("Access", {"fields": ["owner", "created_at"]}),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).annotate(n_profiles=Count("profiles"))
+
+    @admin.display(description="profiles", ordering="n_profiles")
+    def profile_count(self, obj: Account) -> int:
+        return obj.n_profiles
+
+    @admin.display(description="profiles")
+    def profile_links(self, obj: Account) -> str:
+        if not obj.pk:
+            return "Save the account, then add profiles under Profiles."
+        rows = [
+            (
+                reverse("admin:scheduler_profile_change", args=[p.pk]),
+                p.name,
+                p.scheduler_link,
+                p.scheduler_link,
+                "" if p.active else " (inactive)",
+            )
+            for p in obj.profiles.all()
+        ]
+        if not rows:
+            return "No profiles yet."
+        items = format_html_join("", '<li><a href="{}">{}</a> — <a href="{}">{}</a>{}</li>', rows)
+        return format_html('<ul class="plain-list">{}</ul>', items)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Account | None = None) -> list[str]:
+        # Only a superuser hands an account to someone else.
+        fixed = ["profile_links", "created_at"]
+        return fixed if request.user.is_superuser else [*fixed, "owner"]
+
+    def save_model(self, request: HttpRequest, obj: Account, form: Any, change: bool) -> None:
+        if not change and not request.user.is_superuser:
+            obj.owner = request.user
+        super().save_model(request, obj, form, change)
+
+    def get_urls(self) -> list:
+        view = self.admin_site.admin_view(self.issue_token_view)
+        return [
+            path("<int:pk>/issue-token/", view, name="scheduler_account_issue_token"),
+            *super().get_urls(),
+        ]
+
+    def issue_token_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """The "Issue a new API token" button of an account's page (POST only)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        account = self.get_queryset(request).filter(pk=pk).first()
+        if account is None or not self.has_change_permission(request, account):
+            raise Http404(f"No account {pk} that you may change")
+        name = (request.POST.get("name") or "").strip()[:100]
+        _, raw = ApiToken.issue(account, name=name or f"admin {timezone.now():%Y-%m-%d}")
+        _show_token_once(request, account, raw)
+        return HttpResponseRedirect(reverse("admin:scheduler_account_change", args=[pk]))
+
+    @admin.action(description="Issue a new API token (shown once)")
+    def issue_token(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for account in queryset:
+            _, raw = ApiToken.issue(account, name=f"admin {timezone.now():%Y-%m-%d}")
+            _show_token_once(request, account, raw)
+
+
+# --- profiles ----------------------------------------------------------------------------

@@ -1,0 +1,204 @@
+"""Bookings with their delivery state and a cancel that asks first; builtin events."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django import forms
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+)
+from django.template.response import TemplateResponse
+from django.utils import timezone
+
+from scheduler import booking as booking_ops
+from scheduler.admin.base import OwnedAdmin
+from scheduler.models import Booking, Calendar, Event
+
+
+class BookingForm(forms.ModelForm):
+    class Meta:
+        model = Booking
+        fields = [
+            "account",
+            "profile",
+            "status",
+            "start",
+            "end",
+            "expires_at",
+            "name",
+            "email",
+            "substitution_data",
+            "subject",
+            "description",
+            "location",
+            "conference_url",
+            "sequence",
+            "created_at",
+            "cancelled_at",
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        account, start, end = data.get("account"), data.get("start"), data.get("end")
+        profile = data.get("profile")
+        if profile and account and profile.account_id != account.pk:
+            self.add_error("profile", f"{profile} belongs to another account than {account}")
+        live = data.get("status") in (Booking.Status.CONFIRMED, Booking.Status.RESERVED)
+        if account and start and end and live and not self.instance.pk:
+            clash = Booking.objects.filter(account=account).live().overlapping(start, end)
+            if clash.exists():
+                self.add_error("start", f"overlaps booking {clash.first()} of {account}")
+        return data
+
+
+DELIVERY = ("mail_state", "mail_attempts", "mail_error")
+CALENDAR_DELIVERY = ("calendar_state", "calendar_attempts", "calendar_error")
+
+
+class WhenFilter(admin.SimpleListFilter):
+    """Upcoming or past, the question a host asks first."""
+
+    title = "when"
+    parameter_name = "when"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("upcoming", "Upcoming"), ("past", "Past")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        now = timezone.now()
+        if self.value() == "upcoming":
+            return queryset.filter(end__gt=now).order_by("start", "id")
+        if self.value() == "past":
+            return queryset.filter(end__lte=now)
+        return queryset
+
+
+def local_when(booking: Booking) -> str:
+    """The booking's time in its account's zone: what the host's calendar shows."""
+    zone = ZoneInfo(booking.account.timezone)
+    start, end = booking.start.astimezone(zone), booking.end.astimezone(zone)
+    end_text = f"{end:%H:%M}" if end.date() == start.date() else f"{end:%a %d %b %H:%M}"
+    return f"{start:%a %d %b %Y %H:%M}–{end_text} ({zone.key})"
+
+
+DELIVERY_MARK = {"pending": "pending", "failed": "FAILED", "none": "none"}
+
+
+@admin.register(Booking)
+class BookingAdmin(OwnedAdmin):
+    form = BookingForm
+    list_display = ["when", "profile", "invitee", "status", "delivery"]
+    # `date_hierarchy` and "when" cover dates; a date filter too would only crowd the column.
+    list_filter = [
+        WhenFilter,
+        "status",
+        ("profile", admin.RelatedOnlyFieldListFilter),  # a host sees only their profiles
+        "mail_state",
+        "calendar_state",
+    ]
+    search_fields = ["name", "email", "uid", "subject"]
+    date_hierarchy = "start"
+    ordering = ["-start", "-id"]
+    list_select_related = ["profile", "profile__account", "account"]
+    actions = ["cancel_bookings"]
+    owned_foreign_keys = {"account": "owner", "profile": "account__owner"}
+
+    @admin.display(description="when", ordering="start")
+    def when(self, obj: Booking) -> str:
+        return local_when(obj)
+
+    @admin.display(description="invitee", ordering="name")
+    def invitee(self, obj: Booking) -> str:
+        return f"{obj.name} <{obj.email}>" if obj.email else obj.name or "—"
+
+    @admin.display(description="mail / calendar")
+    def delivery(self, obj: Booking) -> str:
+        mail = "sent" if obj.mail_state == "done" else DELIVERY_MARK.get(obj.mail_state, "?")
+        calendar = (
+            "written"
+            if obj.calendar_state == "done"
+            else DELIVERY_MARK.get(obj.calendar_state, "?")
+        )
+        return f"mail {mail} · calendar {calendar}"
+
+    def get_fieldsets(self, request: HttpRequest, obj: Booking | None = None) -> list:
+        first = ["account", "profile", "status", "start", "end", "expires_at"]
+        return [
+            (None, {"fields": ["when", *first] if obj else first}),
+            ("Invitee", {"fields": ["name", "email", "substitution_data"]}),
+            ("Invitation", {"fields": ["subject", "description", "location", "conference_url"]}),
+            ("Mail delivery", {"fields": DELIVERY}),
+            ("Calendar delivery", {"fields": CALENDAR_DELIVERY}),
+            ("Identity", {"fields": ["uid", "sequence", "created_at", "cancelled_at"]}),
+        ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Booking | None = None) -> list[str]:
+        always = ["uid", *DELIVERY, *CALENDAR_DELIVERY]
+        if obj is None:
+            return always
+        # Moving or cancelling goes through booking.py so invites and calendars follow.
+        return [
+            *always,
+            "when",
+            "account",
+            "profile",
+            "status",
+            "start",
+            "end",
+            "expires_at",
+            "substitution_data",
+            "conference_url",
+            "sequence",
+            "created_at",
+            "cancelled_at",
+        ]
+
+    @admin.action(description="Cancel the selected bookings (emails the invitees)")
+    def cancel_bookings(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        live = list(queryset.exclude(status=Booking.Status.CANCELLED))
+        # Cancelling mails every invitee and cannot be undone: ask first, as delete does.
+        if request.POST.get("confirm") != "yes":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Cancel bookings?",
+                "opts": self.model._meta,
+                "bookings": [(b, local_when(b)) for b in live],
+                "skipped": queryset.count() - len(live),
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(
+                request, "admin/scheduler/booking/cancel_confirmation.html", context
+            )
+        for row in live:
+            booking_ops.cancel(row)
+        self.message_user(request, f"Cancelled {len(live)} booking(s); the invitees are told.")
+        return None
+
+
+# --- events ------------------------------------------------------------------------------
+
+
+@admin.register(Event)
+class EventAdmin(OwnedAdmin):
+    owner_path = "calendar__account__owner"
+    owned_foreign_keys = {"calendar": "account__owner", "booking": "account__owner"}
+    list_display = ["summary", "calendar", "start", "end", "transparent", "cancelled", "booking"]
+    list_filter = ["transparent", "cancelled", ("start", admin.DateFieldListFilter)]
+    search_fields = ["summary", "uid"]
+    date_hierarchy = "start"
+    list_select_related = ["calendar", "calendar__account", "booking"]
+    raw_id_fields = ["booking"]
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs: Any):
+        if db_field.name == "calendar":
+            # Events live only on builtin calendars; others are read from their servers.
+            kwargs["queryset"] = Calendar.objects.filter(kind=Calendar.Kind.BUILTIN)
+            if not request.user.is_superuser:
+                kwargs["queryset"] = kwargs["queryset"].filter(account__owner=request.user)
+            return admin.ModelAdmin.formfield_for_foreignkey(self, db_field, request, **kwargs)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)

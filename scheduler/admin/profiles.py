@@ -1,0 +1,256 @@
+"""Profiles: fieldsets, hours in words beside the JSON, a preview of the next slots."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.utils.html import format_html, format_html_join
+
+from scheduler import booking as booking_ops
+from scheduler import variables
+from scheduler.admin.base import PREVIEW_SLOTS, OwnedAdmin
+from scheduler.models import Profile
+
+
+class NullableJSONField(forms.JSONField):
+    """Shows a stored null as an empty box rather than the word `null`; empty saves null."""
+
+    def prepare_value(self, value: Any) -> Any:
+        if value is None:
+            return ""
+        return super().prepare_value(value)
+
+
+HOURS_EXAMPLE = (
+    'e.g. {"timezone": "Europe/London", "daySchedules": [{"dayOfWeek": "monday", '
+    '"workingIntervals": [{"start": "09:00", "end": "17:00"}]}]}'
+)
+OVERRIDES_EXAMPLE = (
+    'e.g. {"intervals": [{"dateStartInclusive": "2026-12-24", "dateEndInclusive": '
+    '"2026-12-26", "hours": []}]} — [] is a day off'
+)
+
+
+class ProfileForm(forms.ModelForm):
+    work_hours = NullableJSONField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8, "cols": 80, "class": "vLargeTextField"}),
+        help_text=f"Empty: Monday–Friday 09:00–17:00 in the account's time zone. {HOURS_EXAMPLE}",
+    )
+    availability_intervals = NullableJSONField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6, "cols": 80, "class": "vLargeTextField"}),
+        help_text=f"Dates whose hours replace the weekly ones. {OVERRIDES_EXAMPLE}",
+    )
+
+    class Meta:
+        model = Profile
+        fields = [
+            "account",
+            "name",
+            "active",
+            "subject",
+            "description",
+            "location",
+            "open_meeting_url",
+            "start_conference",
+            "duration_minutes",
+            "availability_step",
+            "buffer_between_minutes",
+            "start_after_minutes",
+            "time_available_for",
+            "max_bookings_per_day",
+            "start_time",
+            "end_time",
+            "work_hours",
+            "availability_intervals",
+            "context",
+        ]
+        labels = {
+            "name": "Name (in the link)",
+            "start_time": "Bookable from",
+            "end_time": "Bookable until",
+            "open_meeting_url": "Meeting URL",
+            "start_conference": "A new video room per booking",
+        }
+        help_texts = {
+            "name": "A slug, unique for the account: the public page is /{handle}/{name}/.",
+            "active": "Inactive: no free times; the public page says so.",
+            "subject": "May hold {{variables}} the invitee fills, e.g. {{topic}} (required) or "
+            "{{company:}} (optional); {{name}}, {{email}}, {{startTime}} are filled in.",
+            "open_meeting_url": "The same conference link for every booking ({{openMeetingUrl}}).",
+            "start_conference": "Each booking gets its own room from CONFERENCE_URL_TEMPLATE "
+            "(default Jitsi), used as its meeting URL.",
+            "duration_minutes": "Meeting length, 5–720 minutes.",
+            "availability_step": "Minutes between possible start times: 5, 10, 15, 20, 30 or 60.",
+            "buffer_between_minutes": "Free time needed before and after each meeting (0–240).",
+            "start_after_minutes": "Minimum notice: nothing can be booked sooner than this.",
+            "time_available_for": "How far ahead people can book, an ISO 8601 period: P30D, P4W, "
+            "P3M.",
+            "max_bookings_per_day": "Per local day for this profile; empty = no limit.",
+            "start_time": "Optional: no slots before this instant.",
+            "end_time": "Optional: no slots from this instant on.",
+            "context": "Free text for API clients, stored and returned untouched.",
+        }
+
+
+def hhmm(seconds: int) -> str:
+    return "24:00" if seconds >= 24 * 3600 else f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
+
+
+def _hours_text(hours: tuple[tuple[int, int], ...]) -> str:
+    return ", ".join(f"{hhmm(a)}–{hhmm(b)}" for a, b in hours) if hours else "off"
+
+
+def week_summary(weekly: dict[int, tuple[tuple[int, int], ...]]) -> list[str]:
+    """Runs of consecutive weekdays with the same hours: ["Mon–Fri 09:00–17:00", "Sat off"]."""
+    lines: list[str] = []
+    day = 0
+    while day < 7:
+        hours = tuple(weekly.get(day, ()))
+        last = day
+        while last + 1 < 7 and tuple(weekly.get(last + 1, ())) == hours:
+            last += 1
+        span = WEEKDAYS[day] if last == day else f"{WEEKDAYS[day]}–{WEEKDAYS[last]}"
+        lines.append(f"{span} {_hours_text(hours)}")
+        day = last + 1
+    return lines
+
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+@admin.register(Profile)
+class ProfileAdmin(OwnedAdmin):
+    form = ProfileForm
+    list_display = [
+        "name",
+        "account",
+        "duration_minutes",
+        "availability_step",
+        "hours_line",
+        "active",
+        "public_link",
+    ]
+    # Related-only: a host's filter must not list other hosts' accounts.
+    list_filter = ["active", ("account", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["name", "subject", "account__handle"]
+    list_select_related = ["account"]
+    readonly_fields = ["public_link", "invitee_fields", "hours_summary", "next_slots"]
+    fieldsets = [
+        (None, {"fields": ["account", "name", "active", "public_link"]}),
+        (
+            "What the invitee sees",
+            {
+                "fields": [
+                    "subject",
+                    "description",
+                    "location",
+                    "invitee_fields",
+                    "open_meeting_url",
+                    "start_conference",
+                ]
+            },
+        ),
+        (
+            "Length and notice",
+            {
+                "fields": [
+                    "duration_minutes",
+                    "availability_step",
+                    "buffer_between_minutes",
+                    "start_after_minutes",
+                    "time_available_for",
+                    "max_bookings_per_day",
+                    ("start_time", "end_time"),
+                ]
+            },
+        ),
+        ("Hours", {"fields": ["hours_summary", "work_hours", "availability_intervals"]}),
+        (f"Next {PREVIEW_SLOTS} free times", {"fields": ["next_slots"]}),
+        ("Client data", {"fields": ["context"], "classes": ["collapse"]}),
+    ]
+
+    @admin.display(description="public link")
+    def public_link(self, obj: Profile) -> str:
+        if not obj.pk:
+            return "—"
+        link = obj.scheduler_link
+        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', link, link)
+
+    @admin.display(description="invitee fills in")
+    def invitee_fields(self, obj: Profile) -> str:
+        fields = variables.additional_fields(obj.subject, obj.description, obj.location)
+        extra = ", ".join(f"{f.name} ({'required' if f.required else 'optional'})" for f in fields)
+        return f"name, email{', ' + extra if extra else ''}"
+
+    @admin.display(description="hours")
+    def hours_line(self, obj: Profile) -> str:
+        try:
+            rules = obj.rules()
+        except Exception:  # noqa: BLE001 - a list column must never break the page
+            return "invalid hours"
+        return f"{'; '.join(week_summary(dict(rules.weekly)))} ({rules.timezone})"
+
+    @admin.display(description="in words")
+    def hours_summary(self, obj: Profile) -> str:
+        if not obj.pk:
+            return "Save the profile to see its hours in words."
+        try:
+            rules = obj.rules()
+        except Exception as exc:  # noqa: BLE001 - a summary must never break the page
+            return f"The stored hours cannot be read: {exc}"
+        source = "set here" if obj.work_hours else "the default, as no work hours are set"
+        rows = [(line,) for line in week_summary(dict(rules.weekly))]
+        overrides = [
+            (
+                f"{o.first:%a %d %b %Y}"
+                + ("" if o.last == o.first else f" – {o.last:%a %d %b %Y}")
+                + f": {_hours_text(o.hours)}",
+            )
+            for o in rules.overrides
+        ]
+        return format_html(
+            '<p>Every week, in {} ({}):</p><ul class="plain-list">{}</ul>{}',
+            rules.timezone,
+            source,
+            format_html_join("", "<li>{}</li>", rows),
+            format_html(
+                '<p>Date overrides:</p><ul class="plain-list">{}</ul>',
+                format_html_join("", "<li>{}</li>", overrides),
+            )
+            if overrides
+            else "",
+        )
+
+    @admin.display(description="free times")
+    def next_slots(self, obj: Profile) -> str:
+        if not obj.pk:
+            return "Save the profile to see its slots."
+        if not obj.active:
+            return "The profile is inactive: it offers no slots."
+        try:
+            slots = booking_ops.compute(obj).slots[:PREVIEW_SLOTS]
+        except Exception as exc:  # noqa: BLE001 - a preview must never break the page
+            return f"Could not compute slots: {type(exc).__name__}: {exc}"
+        if not slots:
+            return "No free slots in the horizon."
+        zone = obj.rules().zone
+        rows = (
+            (
+                start.astimezone(zone).strftime("%a %Y-%m-%d %H:%M"),
+                end.astimezone(zone).strftime("%H:%M"),
+            )
+            for start, end in slots
+        )
+        items = format_html_join("", "<li>{} – {}</li>", rows)
+        return format_html(
+            '<p>Times in {}, as the public page offers them now:</p><ul class="plain-list">{}</ul>',
+            obj.timezone,
+            items,
+        )
+
+
+# --- bookings ----------------------------------------------------------------------------
