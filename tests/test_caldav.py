@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import icalendar
 import pytest
 import requests
+from caldav import DAVClient
+from caldav.lib.error import AuthorizationError
 from django.test import override_settings
 
 from scheduler import booking
-from scheduler.calendars import caldav, refresh
+from scheduler.calendars import caldav, ics, refresh
 from scheduler.calendars.busy_copy import LOCAL
 from scheduler.models import Booking, Calendar, Delivery
 from tests.factory import make_account, make_profile
@@ -219,3 +222,269 @@ def test_caldav_requests_do_not_follow_redirects(feed_server):
         caldav.write(calendar, event)
     refresh.refresh(calendar, NOW)
     assert "TooManyRedirects" in calendar.last_error and calendar.last_fetched_at is None
+
+
+# Server-side expansion (CALDAV:expand) against client-side expansion.
+
+ALL_DAY_SERIES = """BEGIN:VEVENT
+UID:offsite@example.com
+DTSTAMP:20270220T120000Z
+SUMMARY:Offsite, two days every week
+DTSTART;VALUE=DATE:20270303
+DTEND;VALUE=DATE:20270305
+RRULE:FREQ=WEEKLY;COUNT=5
+EXDATE;VALUE=DATE:20270331
+END:VEVENT
+BEGIN:VEVENT
+UID:offsite@example.com
+DTSTAMP:20270220T120000Z
+RECURRENCE-ID;VALUE=DATE:20270317
+SUMMARY:Offsite moved to Friday
+DTSTART;VALUE=DATE:20270319
+DTEND;VALUE=DATE:20270320
+END:VEVENT
+BEGIN:VEVENT
+UID:offsite@example.com
+DTSTAMP:20270220T120000Z
+RECURRENCE-ID;VALUE=DATE:20270324
+SUMMARY:Offsite called off
+DTSTART;VALUE=DATE:20270324
+DTEND;VALUE=DATE:20270326
+STATUS:CANCELLED
+END:VEVENT
+"""
+UTC_SERIES = """BEGIN:VEVENT
+UID:standup@example.com
+DTSTAMP:20270220T120000Z
+SUMMARY:Stand-up
+DTSTART:20270301T083000Z
+DTEND:20270301T084500Z
+RRULE:FREQ=DAILY;COUNT=20;BYDAY=MO,TU,WE,TH,FR
+EXDATE:20270303T083000Z
+END:VEVENT
+BEGIN:VEVENT
+UID:standup@example.com
+DTSTAMP:20270220T120000Z
+RECURRENCE-ID:20270304T083000Z
+SUMMARY:Stand-up, later
+DTSTART:20270304T091500Z
+DTEND:20270304T093000Z
+END:VEVENT
+"""
+TRANSPARENT = """BEGIN:VEVENT
+UID:focus@example.com
+DTSTAMP:20270220T120000Z
+SUMMARY:Focus time (free)
+DTSTART:20270302T130000Z
+DTEND:20270302T150000Z
+RRULE:FREQ=WEEKLY;COUNT=3
+TRANSP:TRANSPARENT
+END:VEVENT
+"""
+FLOATING_SERIES = """BEGIN:VEVENT
+UID:run@example.com
+DTSTAMP:20270220T120000Z
+SUMMARY:Morning run (floating)
+DTSTART:20270301T070000
+DTEND:20270301T080000
+RRULE:FREQ=WEEKLY;COUNT=4
+EXDATE:20270308T070000
+END:VEVENT
+BEGIN:VEVENT
+UID:run@example.com
+DTSTAMP:20270220T120000Z
+RECURRENCE-ID:20270315T070000
+SUMMARY:Run, later
+DTSTART:20270315T180000
+DTEND:20270315T190000
+END:VEVENT
+BEGIN:VEVENT
+UID:run@example.com
+DTSTAMP:20270220T120000Z
+RECURRENCE-ID:20270322T070000
+SUMMARY:No run
+DTSTART:20270322T070000
+DTEND:20270322T080000
+STATUS:CANCELLED
+END:VEVENT
+"""
+LO, HI = datetime(2027, 2, 28, tzinfo=UTC), datetime(2027, 4, 10, tzinfo=UTC)
+
+
+def vcalendar(events: str) -> bytes:
+    text = f"BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//tests//EN\n{events}END:VCALENDAR\n"
+    return text.replace("\n", "\r\n").encode()
+
+
+def put_events(radicale_calendar, events: str) -> None:
+    """Each UID of `events` as its own resource (as CalDAV clients store them)."""
+    url, username, password = radicale_calendar
+    by_uid: dict[str, list] = {}
+    for event in icalendar.Calendar.from_ical(vcalendar(events)).walk("VEVENT"):
+        by_uid.setdefault(str(event["UID"]), []).append(event)
+    for uid, parts in by_uid.items():
+        resource = icalendar.Calendar()
+        resource.add("PRODID", "-//tests//EN")
+        resource.add("VERSION", "2.0")
+        for part in parts:
+            resource.add_component(part)
+        response = requests.put(
+            f"{url}{uid}.ics",
+            data=resource.to_ical(),
+            auth=(username, password),
+            headers={"Content-Type": "text/calendar"},
+            timeout=10,
+        )
+        assert response.status_code == 201, response.text
+
+
+def client_side(events: str) -> list:
+    """The busy copy the ICS pipeline makes of the same events, expanded here."""
+    return ics.busy_entries(vcalendar(events), LO, HI)
+
+
+@pytest.fixture
+def reports(monkeypatch) -> list[str]:
+    """The body of every REPORT the client sends (the real request still goes out)."""
+    sent: list[str] = []
+    real = DAVClient.report
+
+    def record(self, url: str, query: str = "", depth: int | None = 0):
+        sent.append(query)
+        return real(self, url, query, depth)
+
+    monkeypatch.setattr(DAVClient, "report", record)
+    return sent
+
+
+VTIMEZONE_NY = (
+    (DATA / "weekly.ics")
+    .read_text()
+    .split("CALSCALE:GREGORIAN\n", 1)[1]
+    .split("BEGIN:VEVENT", 1)[0]
+)
+WEEKLY_EVENTS = (
+    (DATA / "weekly.ics").read_text().split("END:VTIMEZONE\n", 1)[1].rsplit("END:VCALENDAR", 1)[0]
+)
+RICH = WEEKLY_EVENTS + ALL_DAY_SERIES + UTC_SERIES + TRANSPARENT
+
+
+def test_server_expansion_gives_the_same_busy_time_as_client_expansion(radicale_calendar, reports):
+    put_events(radicale_calendar, VTIMEZONE_NY + RICH)
+    calendar = caldav_calendar(make_account(), radicale_calendar)
+
+    entries = caldav.busy_entries(calendar, LO, HI)
+
+    assert entries == client_side(VTIMEZONE_NY + RICH)
+    assert [utc(2027, 3, 3), utc(2027, 3, 5), LOCAL] in entries  # first offsite
+    assert [utc(2027, 3, 19), utc(2027, 3, 20), LOCAL] in entries  # moved offsite (+ one-day)
+    assert not any(e[0] <= utc(2027, 3, 31) < e[1] for e in entries if len(e) > 2)  # EXDATE
+    assert not any(e[0] <= utc(2027, 3, 24) < e[1] for e in entries if len(e) > 2)  # called off
+    assert [utc(2027, 3, 4, 9, 15), utc(2027, 3, 4, 9, 30)] in entries  # moved stand-up
+    assert not any(e[0] <= utc(2027, 3, 3, 8, 30) < e[1] for e in entries if len(e) == 2)
+    assert not any(e[0] <= utc(2027, 3, 2, 13) < e[1] for e in entries if len(e) == 2)
+    # One expanded calendar-query, then one multiget for the all-day series only.
+    assert len(reports) == 2
+    assert "<C:expand " in reports[0] and "calendar-multiget" in reports[1]
+    assert "offsite%40example.com.ics</D:href>" in reports[1].replace("@", "%40")
+    assert reports[1].count("<D:href>") == 1
+
+
+def test_timed_series_are_taken_from_the_servers_expansion(radicale_calendar):
+    put_events(radicale_calendar, VTIMEZONE_NY + RICH)
+    calendar = caldav_calendar(make_account(), radicale_calendar)
+
+    objects, mode = caldav.read_objects(calendar, LO, HI)
+
+    assert mode == "server"
+    by_uid = {str(c.walk("VEVENT")[0]["UID"]): c.walk("VEVENT") for c in objects}
+    standups = by_uid["standup@example.com"]
+    # Instances as the server made them: no rule left, each with its RECURRENCE-ID, in UTC.
+    assert all("RRULE" not in e and "RECURRENCE-ID" in e for e in standups)
+    assert len(standups) == 19  # 20 week days, one EXDATE
+    weekly = by_uid["weekly-1on1@example.com"]
+    assert all("RRULE" not in e for e in weekly)
+    assert all(e["DTSTART"].to_ical().endswith(b"Z") for e in weekly)
+    # The all-day series was read again unexpanded, to be expanded in the profile's zone.
+    assert "RRULE" in by_uid["offsite@example.com"][0]
+
+
+def test_a_floating_series_makes_radicale_refuse_and_falls_back(radicale_calendar, reports):
+    """Radicale answers 500 to expanding a floating series; the unexpanded query follows."""
+    events = VTIMEZONE_NY + RICH + FLOATING_SERIES
+    put_events(radicale_calendar, events)
+    calendar = caldav_calendar(make_account(), radicale_calendar)
+
+    assert caldav.read_objects(calendar, LO, HI)[1] == "client"
+    entries = caldav.busy_entries(calendar, LO, HI)
+
+    assert entries == client_side(events)
+    assert [utc(2027, 3, 1, 7), utc(2027, 3, 1, 8), LOCAL] in entries
+    assert [utc(2027, 3, 15, 18), utc(2027, 3, 15, 19), LOCAL] in entries  # moved run
+    assert not any(e[0] == utc(2027, 3, 8, 7) or e[0] == utc(2027, 3, 22, 7) for e in entries)
+    assert "<C:expand " in reports[-2] and "<C:expand" not in reports[-1]
+
+
+def proxy(radicale_calendar, mode: str):
+    """A CalDAV front for the Radicale collection that mistreats CALDAV:expand.
+
+    "refuse-501"/"refuse-403": answers the expanded query with that status;
+    "garbage": answers it 207 with a body that is not XML; "html": 207 with an HTML page;
+    "ignore": drops the expand element and passes the query on (RRULE masters come back).
+    """
+    url, username, password = radicale_calendar
+
+    def handle(request) -> None:
+        body = request.rfile.read(int(request.headers.get("Content-Length", 0)))
+        if b"expand" in body and mode != "ignore":
+            code = {"refuse-501": 501, "refuse-403": 403}.get(mode, 207)
+            reply = b"<html>not implemented</html>" if mode != "garbage" else b"\x00<<junk"
+            send(request, code, reply, "text/plain" if mode == "garbage" else "text/html")
+            return
+        body = re.sub(rb"<C:expand [^>]*/>", b"", body)
+        answer = requests.request(
+            "REPORT",
+            url,
+            data=body,
+            auth=(username, password),
+            headers={"Depth": "1", "Content-Type": "application/xml"},
+            timeout=10,
+        )
+        send(request, answer.status_code, answer.content, "application/xml; charset=utf-8")
+
+    return handle
+
+
+def send(request, code: int, body: bytes, content_type: str) -> None:
+    request.send_response(code)
+    request.send_header("Content-Type", content_type)
+    request.send_header("Content-Length", str(len(body)))
+    request.end_headers()
+    request.wfile.write(body)
+
+
+@pytest.mark.parametrize("mode", ["refuse-501", "refuse-403", "garbage", "html", "ignore"])
+def test_a_server_that_refuses_or_ignores_expand_is_expanded_client_side(
+    radicale_calendar, feed_server, reports, mode
+):
+    put_events(radicale_calendar, VTIMEZONE_NY + RICH)
+    feed_server.route("/dav/cal/", proxy(radicale_calendar, mode))
+    account = make_account()
+    calendar = Calendar.objects.create(
+        account=account, kind="caldav", url=feed_server.base + "/dav/cal/"
+    )
+
+    entries = caldav.busy_entries(calendar, LO, HI)
+
+    assert entries == client_side(VTIMEZONE_NY + RICH)
+    assert "<C:expand " in reports[0]
+    # Refused: asked again without expand. Ignored: the one answer is expanded here.
+    assert len(reports) == (1 if mode == "ignore" else 2)
+    assert caldav.read_objects(calendar, LO, HI)[1] == "client"
+
+
+def test_a_wrong_password_is_reported_after_the_unexpanded_retry(radicale_calendar, reports):
+    calendar = caldav_calendar(make_account(), radicale_calendar, password="wrong")
+    with pytest.raises(AuthorizationError):
+        caldav.busy_entries(calendar, LO, HI)
+    assert len(reports) == 2
