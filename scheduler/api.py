@@ -46,9 +46,8 @@ from scheduler.schemas import (
     CalendarPage,
     ErrorOut,
     Instant,
-    LocalDate,
     MeetingIn,
-    Period,
+    MeetingQuery,
     ProfileIn,
     ProfileOut,
     ProfilePage,
@@ -420,17 +419,12 @@ def delete_profile(request: HttpRequest, id: int) -> dict[str, str]:
 # --- availability ---------------------------------------------------------------------------
 
 
-def _availability(
-    profile: Profile,
-    *,
-    time_min: datetime | None,
-    time_max: datetime | None,
-    from_date: date | None,
-    interval_length: str | None,
-    limit: int,
-    offset: int,
-) -> dict[str, Any]:
+def _availability(profile: Profile, query: MeetingQuery) -> dict[str, Any]:
     """SPEC §3's answer for the window the query asks for."""
+    _check_window(query)
+    time_min, time_max = query.timeMin, query.timeMax
+    from_date, interval_length = query.fromDate, query.intervalLength
+    limit, offset = query.limit, query.offset
     now = timezone.now()
     zone = profile.rules().zone
     start = time_min
@@ -477,56 +471,28 @@ def _next_from_date(lo: datetime, hi: datetime, from_day: date | None, zone: Zon
     return max(days)
 
 
-def _meeting_query(
-    timeMin: Instant | None = None,
-    timeMax: Instant | None = None,
-    fromDate: LocalDate | None = None,
-    intervalLength: Period | None = None,
-) -> dict[str, Any]:
-    if timeMin is not None and timeMax is not None and timeMax <= timeMin:
-        why = f"{timeMax.isoformat()} must be after timeMin ({timeMin.isoformat()})"
+def _check_window(query: MeetingQuery) -> None:
+    if query.timeMin is not None and query.timeMax is not None and query.timeMax <= query.timeMin:
+        why = f"{query.timeMax.isoformat()} must be after timeMin ({query.timeMin.isoformat()})"
         raise ApiError(400, f"Invalid input: timeMax {why}", fields={"timeMax": [why]})
-    return {
-        "time_min": timeMin,
-        "time_max": timeMax,
-        "from_date": fromDate,
-        "interval_length": intervalLength,
-    }
 
 
 @account.get("/profiles/{id}/meeting", response={200: AvailabilityOut, **ERRORS}, exclude_none=True)
 def account_meeting_times(
-    request: HttpRequest,
-    id: int,
-    timeMin: Instant | None = None,
-    timeMax: Instant | None = None,
-    fromDate: LocalDate | None = None,
-    intervalLength: Period | None = None,
-    limit: int = Query(1000, ge=1, le=1000),
-    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    request: HttpRequest, id: int, query: Query[MeetingQuery]
 ) -> dict[str, Any]:
     """Free slots; an inactive profile answers 200 with no items."""
-    query = _meeting_query(timeMin, timeMax, fromDate, intervalLength)
-    return _availability(_own_profile(request, id), limit=limit, offset=offset, **query)
+    return _availability(_own_profile(request, id), query)
 
 
 @public.get(
     "/{handle}/{name}/meeting", response={200: AvailabilityOut, **ERRORS}, exclude_none=True
 )
 def public_meeting_times(
-    request: HttpRequest,
-    handle: str,
-    name: str,
-    timeMin: Instant | None = None,
-    timeMax: Instant | None = None,
-    fromDate: LocalDate | None = None,
-    intervalLength: Period | None = None,
-    limit: int = Query(1000, ge=1, le=1000),
-    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    request: HttpRequest, handle: str, name: str, query: Query[MeetingQuery]
 ) -> dict[str, Any]:
     """Free slots of an active profile, no token needed; an inactive one is 404."""
-    query = _meeting_query(timeMin, timeMax, fromDate, intervalLength)
-    return _availability(_public_profile(handle, name), limit=limit, offset=offset, **query)
+    return _availability(_public_profile(handle, name), query)
 
 
 # --- booking --------------------------------------------------------------------------------

@@ -483,3 +483,14 @@ def page(records: list[Any], offset: int, total: int) -> dict[str, Any]:
         "done": offset + len(records) >= total,
         "records": records,
     }
+
+
+class MeetingQuery(BaseModel):
+    """The query of `GET …/meeting` (SPEC §3), shared by the account and public endpoints."""
+
+    timeMin: Instant | None = None
+    timeMax: Instant | None = None
+    fromDate: LocalDate | None = None
+    intervalLength: Period | None = None
+    limit: int = Field(1000, ge=1, le=1000)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
