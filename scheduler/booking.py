@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core import signing
@@ -51,11 +52,15 @@ class Availability:
 
 
 def _bookings_per_day(
-    profile: Profile, lo: datetime, hi: datetime, now: datetime, exclude_id: int | None = None
+    profile: Profile,
+    zone: ZoneInfo,
+    lo: datetime,
+    hi: datetime,
+    now: datetime,
+    exclude_id: int | None = None,
 ) -> dict[date, int]:
     if not profile.max_bookings_per_day:
         return {}
-    zone = profile.rules().zone
     rows = Booking.objects.filter(profile=profile).live(now)
     rows = rows.overlapping(lo - timedelta(days=2), hi + timedelta(days=2))
     if exclude_id is not None:
@@ -87,7 +92,7 @@ def compute(
         exclude_booking_id=exclude_booking_id,
         tz=rules.zone,  # all-day and floating events are read in the profile's zone (§3)
     )
-    per_day = _bookings_per_day(profile, lo, hi, now, exclude_booking_id)
+    per_day = _bookings_per_day(profile, rules.zone, lo, hi, now, exclude_booking_id)
     slots = availability.slots_in_window(rules, busy, lo, hi, per_day)
     return Availability(lo, hi, slots, horizon)
 
