@@ -94,8 +94,8 @@ def serve_bytes(body: bytes) -> tuple[http.server.HTTPServer, str]:
 
 
 def bench_engine() -> None:
-    from scheduler.availability import free_slots
-    from scheduler.schedule import build_rules, default_work_hours
+    from scheduler.rules.availability import free_slots
+    from scheduler.rules.schedule import build_rules, default_work_hours
 
     rules = build_rules(
         account_timezone="America/New_York",

@@ -61,7 +61,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # Outermost, so it also sees CommonMiddleware's APPEND_SLASH redirects on /v1/ paths.
-    "scheduler.middleware.JsonApiErrorsMiddleware",
+    "scheduler.api.middleware.JsonApiErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

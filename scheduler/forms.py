@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from django import forms
 
-from scheduler.variables import Field
+from scheduler.rules.variables import Field
 
 VAR_PREFIX = "var_"
 HONEYPOT = "website"

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import uuid
 from datetime import datetime
 
 from django.conf import settings
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, validate_slug
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils.timezone import now as tz_now
 
-from scheduler.availability import ALLOWED_STEPS, Rules
-from scheduler.schedule import (
+from scheduler.rules import schedule
+from scheduler.rules.availability import ALLOWED_STEPS, Rules
+from scheduler.rules.schedule import (
     RuleError,
     build_rules,
     is_timezone,
@@ -24,6 +28,8 @@ from scheduler.schedule import (
     normalize_work_hours,
     validate_period,
 )
+
+MANAGE_SALT = "scheduler.booking.manage"
 
 # Words the site's own paths use, so a handle can never shadow them.
 RESERVED_HANDLES = frozenset(
@@ -203,6 +209,9 @@ class Calendar(models.Model):
     events_version = models.PositiveIntegerField(default=0, editable=False)
     busy_from = models.DateTimeField(null=True, blank=True)
     busy_until = models.DateTimeField(null=True, blank=True)
+    # Set while one process reads the calendar: others wait for its copy instead of reading
+    # it too. A lease, so a process that died mid-read blocks nobody past this instant.
+    reading_until = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=tz_now)
 
     class Meta:
@@ -221,26 +230,31 @@ class Calendar(models.Model):
     def __str__(self) -> str:
         return f"{self.name or self.get_kind_display()} [{self.role}]"
 
-    def clean(self) -> None:
-        if self.kind == self.Kind.ICS and self.role == self.Role.PRIMARY:
-            raise ValidationError(
-                {"role": "An ICS feed is read-only; it can only be a busy source"}
-            )
-        if self.kind == self.Kind.BUILTIN and self.role == self.Role.BUSY:
-            raise ValidationError({"role": "The built-in calendar can only be the primary"})
-        if self.kind in (self.Kind.ICS, self.Kind.CALDAV) and not self.url:
-            raise ValidationError({"url": f"A {self.kind} calendar needs a URL"})
+    @staticmethod
+    def mask_secrets(text: str, password: str = "") -> str:
+        """`text` with `password`, and any password inside a URL, masked."""
+        if len(password) >= 4:  # a shorter one would mask ordinary letters everywhere
+            text = text.replace(password, "***")
+        return re.sub(r"(//[^/@:\s]*):[^/@\s]*@", r"\1:***@", text)
+
+    def masked(self, text: str) -> str:
+        """`text` (this calendar's URL or error) with its secrets masked."""
+        return self.mask_secrets(text, self.password)
 
 
 class Profile(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="profiles")
     name = models.SlugField(max_length=100)
     duration_minutes = models.PositiveIntegerField(
-        default=30, validators=[MinValueValidator(5), MaxValueValidator(720)]
+        default=30,
+        validators=[
+            MinValueValidator(schedule.DURATION_MINUTES.lo),
+            MaxValueValidator(schedule.DURATION_MINUTES.hi),
+        ],
     )
     availability_step = models.PositiveIntegerField(default=30, validators=[validate_step])
     buffer_between_minutes = models.PositiveIntegerField(
-        default=0, validators=[MaxValueValidator(240)]
+        default=0, validators=[MaxValueValidator(schedule.BUFFER_MINUTES.hi)]
     )
     start_after_minutes = models.PositiveIntegerField(default=60)
     time_available_for = models.CharField(
@@ -277,14 +291,18 @@ class Profile(models.Model):
                 fields=["account", "name"], name="one_profile_name_per_account"
             ),
             models.CheckConstraint(
-                condition=Q(duration_minutes__gte=5, duration_minutes__lte=720),
+                condition=Q(
+                    duration_minutes__gte=schedule.DURATION_MINUTES.lo,
+                    duration_minutes__lte=schedule.DURATION_MINUTES.hi,
+                ),
                 name="profile_duration_5_to_720",
             ),
             models.CheckConstraint(
                 condition=Q(availability_step__in=ALLOWED_STEPS), name="profile_step_allowed"
             ),
             models.CheckConstraint(
-                condition=Q(buffer_between_minutes__lte=240), name="profile_buffer_at_most_240"
+                condition=Q(buffer_between_minutes__lte=schedule.BUFFER_MINUTES.hi),
+                name="profile_buffer_at_most_240",
             ),
             models.CheckConstraint(
                 condition=Q(start_time__isnull=True)
@@ -298,8 +316,10 @@ class Profile(models.Model):
         return f"{self.account.handle}/{self.name}"
 
     def clean(self) -> None:
-        if self.start_time and self.end_time and self.end_time <= self.start_time:
-            raise ValidationError({"end_time": "must be after start_time"})
+        try:
+            schedule.check_active_period(self.start_time, self.end_time, field="end_time")
+        except RuleError as exc:
+            raise ValidationError({"end_time": exc.errors["end_time"]}) from exc
         # Store the normalised wire form (lower-case day names, HH:MM:SS): `rules()` reads
         # only that form, and the field validators accept e.g. "Monday" or "09:00".
         try:
@@ -318,7 +338,9 @@ class Profile(models.Model):
 
     @property
     def scheduler_link(self) -> str:
-        return f"{settings.SITE_URL}/{self.account.handle}/{self.name}/"
+        """The public booking page's address."""
+        path = reverse("profile-page", kwargs={"handle": self.account.handle, "name": self.name})
+        return settings.SITE_URL + path
 
     def rules(self) -> Rules:
         return build_rules(
@@ -420,6 +442,48 @@ class Booking(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.start:%Y-%m-%d %H:%M} {self.name or self.email}"
+
+    # --- the invitee's links: an unguessable token, checked against the booking's secret ---
+
+    def manage_token(self) -> str:
+        """The token of the invitee's manage, cancel and reschedule links."""
+        return signing.Signer(salt=MANAGE_SALT).sign(f"{self.pk}.{self.secret}")
+
+    @classmethod
+    def from_manage_token(cls, token: str) -> Booking | None:
+        """The booking a manage token names, or None when it is forged or mistyped."""
+        try:
+            value = signing.Signer(salt=MANAGE_SALT).unsign(token)
+        except signing.BadSignature:
+            return None
+        pk, _, secret = value.partition(".")
+        if not pk.isdigit():
+            return None
+        found = cls.objects.select_related("account", "profile").filter(pk=pk).first()
+        if found is None or not secrets.compare_digest(found.secret, secret):
+            return None
+        return found
+
+    def _link(self, name: str) -> str:
+        return settings.SITE_URL + reverse(name, kwargs={"token": self.manage_token()})
+
+    def manage_url(self) -> str:
+        return self._link("booking-manage")
+
+    def cancel_url(self) -> str:
+        return self._link("booking-cancel")
+
+    def reschedule_url(self) -> str:
+        return self._link("booking-reschedule")
+
+    def ics_url(self) -> str:
+        return self._link("booking-ics")
+
+    def meeting_url(self) -> str:
+        """Where the meeting happens: its own conference room, else the profile's link."""
+        if self.conference_url:
+            return self.conference_url
+        return (self.profile.open_meeting_url or "") if self.profile else ""
 
     def is_live(self, now: datetime | None = None) -> bool:
         now = now or tz_now()

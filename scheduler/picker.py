@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from django.http import QueryDict
 
-from scheduler import booking as booking_ops
 from scheduler.forms import parse_slot
 from scheduler.models import Profile
+from scheduler.services.availability import compute
 
 Slot = tuple[datetime, datetime]
 NEAREST_COUNT = 5
@@ -197,7 +197,7 @@ def build(
     zone = visitor_zone(query, default_zone)
     asked = parse_slot(query.get("slot", ""))
     picked_date = parse_date(query.get("date", ""))
-    found = booking_ops.compute(profile, now, exclude_booking_id=exclude_booking_id)
+    found = compute(profile, now, exclude_booking_id=exclude_booking_id)
     every = found.slots
     chosen = next((s for s in every if s[0] == asked), None) if asked else None
     # A time that is not free leads to the month of the nearest free one instead.

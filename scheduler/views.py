@@ -1,7 +1,7 @@
 """Public pages: a profile's booking page and the invitee's manage/cancel/reschedule pages.
 
-Thin views: availability comes from `booking.compute` (through `picker.build`, once per
-request) and every change goes through `scheduler.booking`. Every page works without
+Thin views: availability comes from `services.availability.compute` (through `picker.build`,
+once per request) and every change goes through `services.bookings`. Every page works without
 JavaScript; POST → redirect → GET keeps refreshes safe.
 """
 
@@ -18,11 +18,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from scheduler import booking as booking_ops
-from scheduler import picker, ratelimit, variables
+from scheduler import picker, ratelimit
 from scheduler.forms import BookingForm, parse_slot
 from scheduler.invites import booking_ics
 from scheduler.models import Booking, Profile
+from scheduler.rules import variables
+from scheduler.services import bookings
+from scheduler.services.errors import Conflict, InvalidInput, SlotUnavailable
 
 TAKEN_MESSAGE = "Sorry, that time was just taken or is no longer available. Please pick another."
 SPAM_MESSAGE = "We could not accept this form. Please try again."
@@ -102,7 +104,7 @@ def profile_page(request: HttpRequest, handle: str, name: str) -> HttpResponse:
             query["tz"] = request.POST["tz"]
         outcome = _submit_booking(profile, form)
         if isinstance(outcome, Booking):
-            target = reverse("booking-manage", args=[booking_ops.manage_token(outcome)])
+            target = reverse("booking-manage", args=[outcome.manage_token()])
             zone = picker.visitor_zone(query, profile.timezone)
             return redirect(picker.link(target, zone, "", done="booked"))
         status, message = outcome
@@ -128,7 +130,7 @@ def _submit_booking(profile: Profile, form: BookingForm) -> Booking | tuple[int,
     start = form.cleaned_data["slot"]
     end = start + timedelta(minutes=profile.duration_minutes)
     try:
-        return booking_ops.book(
+        return bookings.book(
             profile,
             start=start,
             end=end,
@@ -136,10 +138,10 @@ def _submit_booking(profile: Profile, form: BookingForm) -> Booking | tuple[int,
             email=form.cleaned_data["email"],
             substitution_data=form.substitution_data(),
         )
-    except booking_ops.BookingError as exc:
+    except InvalidInput as exc:
         form.add_booking_errors(exc.fields)
         return 400, "Please correct the fields marked below."
-    except booking_ops.SlotUnavailable:
+    except SlotUnavailable:
         return 409, TAKEN_MESSAGE
 
 
@@ -176,7 +178,7 @@ def _page_context(
 
 
 def _booking_or_404(token: str) -> Booking | None:
-    return booking_ops.booking_from_token(token)
+    return Booking.from_manage_token(token)
 
 
 def _manage_links(token: str) -> dict[str, str]:
@@ -200,7 +202,7 @@ def _booking_context(request: HttpRequest, booking: Booking, token: str) -> dict
         "zone_label": picker.zone_label(zone, booking.start),
         "start": booking.start.astimezone(zone),
         "end": booking.end.astimezone(zone),
-        "meeting_url": booking_ops.meeting_url(booking, booking.profile),
+        "meeting_url": booking.meeting_url(),
         "confirmed": booking.status == Booking.Status.CONFIRMED,
         "tz_query": "?" + urlencode({"tz": zone.key}) if zone.key != default_zone else "",
         "zones": picker.zone_groups(),
@@ -243,7 +245,7 @@ def cancel_page(request: HttpRequest, token: str) -> HttpResponse:
     if booking is None:
         return _not_found(request, *_GONE)
     if request.method == "POST" and booking.status != Booking.Status.CANCELLED:
-        booking_ops.cancel(booking)
+        bookings.cancel(booking)
         target = reverse("booking-manage", args=[token])
         return redirect(target + _tz_suffix(request, "cancelled"))
     context = _booking_context(request, booking, token)
@@ -280,8 +282,8 @@ def reschedule_page(request: HttpRequest, token: str) -> HttpResponse:
         if start is not None:
             try:
                 end = start + timedelta(minutes=profile.duration_minutes)
-                booking_ops.reschedule(booking, start=start, end=end)
-            except (booking_ops.SlotUnavailable, booking_ops.NotAllowed):
+                bookings.reschedule(booking, start=start, end=end)
+            except (SlotUnavailable, Conflict):
                 pass
             else:
                 target = reverse("booking-manage", args=[token])

@@ -12,20 +12,18 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from scheduler.availability import (
+from scheduler.rules.availability import (
     DateOverride,
     Period,
     Rules,
     add_period,
     free_slots,
     hours_for_date,
-    is_slot,
     local_instant,
     merge_busy,
     merge_day_hours,
     parse_period,
     parse_time_of_day,
-    slots_in_window,
     window,
 )
 
@@ -65,7 +63,9 @@ def day_slots(rules: Rules, day: str, busy=(), counts=None) -> list[str]:
     d = date.fromisoformat(day)
     lo = local_instant(d, 0, zone) - timedelta(hours=3)
     hi = local_instant(d + timedelta(days=1), 0, zone) + timedelta(hours=3)
-    found = slots_in_window(rules, busy, lo, hi, counts)
+    # `now` is chosen so that the notice ends exactly at `lo`.
+    now = lo - timedelta(minutes=rules.start_after_minutes)
+    found = free_slots(rules, busy, now, lo, hi, counts)
     return [
         s.astimezone(zone).isoformat(timespec="minutes")
         for s, _ in found
@@ -217,7 +217,7 @@ def test_override_replaces_weekly_hours_and_first_override_wins():
 
 
 def test_weekday_listed_twice_contributes_both():
-    from scheduler.schedule import build_rules
+    from scheduler.rules.schedule import build_rules
 
     rules = build_rules(
         account_timezone="UTC",
@@ -260,7 +260,8 @@ def test_intervals_of_different_dates_never_merge_across_midnight():
     rules = make_rules(
         "UTC", {0: hours("23:00-24:00"), 1: hours("00:00-01:00")}, duration_minutes=60
     )
-    found = slots_in_window(rules, [], utc("2026-05-04T00:00:00"), utc("2026-05-06T00:00:00"))
+    lo, hi = utc("2026-05-04T00:00:00"), utc("2026-05-06T00:00:00")
+    found = free_slots(rules, [], lo - timedelta(minutes=rules.start_after_minutes), lo, hi)
     assert [s.isoformat() for s, _ in found] == [
         "2026-05-04T23:00:00+00:00",
         "2026-05-05T00:00:00+00:00",
@@ -458,15 +459,19 @@ def test_max_bookings_per_day_closes_full_local_days():
     assert len(day_slots(rules, "2026-05-04", counts={date(2026, 5, 3): 5})) == 2
 
 
-# --- is_slot -----------------------------------------------------------------------------
+# --- a slot is exactly a computed slot ------------------------------------------------------
 
 
-def test_is_slot_accepts_exactly_a_computed_slot():
+def test_only_exactly_a_computed_slot_is_a_slot():
     rules = make_rules("UTC", every_day("09:00-12:00"))
     now = utc("2026-05-04T06:00:00")
     start = utc("2026-05-04T10:00:00")
-    assert is_slot(rules, [], now, start, start + timedelta(minutes=30))
-    assert not is_slot(rules, [], now, start, start + timedelta(minutes=60))
-    assert not is_slot(rules, [], now, start + timedelta(minutes=10), start + timedelta(minutes=40))
+
+    def is_slot(busy, s, e):
+        return (s, e) in free_slots(rules, busy, now, s - timedelta(days=1), e + timedelta(days=1))
+
+    assert is_slot([], start, start + timedelta(minutes=30))
+    assert not is_slot([], start, start + timedelta(minutes=60))
+    assert not is_slot([], start + timedelta(minutes=10), start + timedelta(minutes=40))
     busy = [(ts(start), ts(start + timedelta(minutes=5)))]
-    assert not is_slot(rules, busy, now, start, start + timedelta(minutes=30))
+    assert not is_slot(busy, start, start + timedelta(minutes=30))

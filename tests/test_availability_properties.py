@@ -14,7 +14,7 @@ from dateutil.relativedelta import relativedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scheduler.availability import ALLOWED_STEPS, DateOverride, Period, Rules, free_slots
+from scheduler.rules.availability import ALLOWED_STEPS, DateOverride, Period, Rules, free_slots
 
 DAY = 86400
 

@@ -12,10 +12,10 @@ from caldav import DAVClient
 from caldav.lib.error import AuthorizationError
 from django.test import override_settings
 
-from scheduler import booking
 from scheduler.calendars import caldav, ics, refresh
 from scheduler.calendars.busy_copy import LOCAL
 from scheduler.models import Booking, Calendar, Delivery
+from scheduler.services import availability, bookings
 from tests.factory import make_account, make_profile
 from tests.fixtures.feeds import DATA, redirect
 from tests.fixtures.servers import free_port
@@ -86,7 +86,7 @@ def test_a_wrong_password_is_recorded_and_keeps_availability_answering(radicale_
     account = make_account()
     calendar = caldav_calendar(account, radicale_calendar, password="wrong")
     profile = make_profile(account)
-    assert booking.compute(profile, NOW).slots  # answered without the calendar
+    assert availability.compute(profile, NOW).slots  # answered without the calendar
     calendar.refresh_from_db()
     assert "Authorization" in calendar.last_error or "401" in calendar.last_error
     assert calendar.last_fetched_at is None
@@ -120,7 +120,7 @@ def test_bookings_are_put_moved_and_deleted_on_a_caldav_primary(
     start = datetime(2027, 3, 2, 10, tzinfo=UTC)
 
     with django_capture_on_commit_callbacks(execute=True):
-        made = booking.book(
+        made = bookings.book(
             profile,
             start=start,
             end=start + timedelta(minutes=30),
@@ -147,7 +147,7 @@ def test_bookings_are_put_moved_and_deleted_on_a_caldav_primary(
     assert Calendar.objects.get(pk=calendar.pk).busy_intervals == []
     moved_start = start + timedelta(minutes=30)
     with django_capture_on_commit_callbacks(execute=True):
-        booking.reschedule(
+        bookings.reschedule(
             made, start=moved_start, end=moved_start + timedelta(minutes=30), now=NOW
         )
     vevent = icalendar.Calendar.from_ical(fetch_resource(calendar, made.uid).content).walk(
@@ -157,7 +157,7 @@ def test_bookings_are_put_moved_and_deleted_on_a_caldav_primary(
     assert collection_size(calendar) == 1  # the same resource, replaced
 
     with django_capture_on_commit_callbacks(execute=True):
-        booking.cancel(Booking.objects.get(pk=made.pk), now=NOW)
+        bookings.cancel(Booking.objects.get(pk=made.pk), now=NOW)
     assert fetch_resource(calendar, made.uid).status_code == 404
     assert Booking.objects.get(pk=made.pk).calendar_state == Delivery.DONE
 
@@ -175,7 +175,7 @@ def test_other_events_on_the_primary_block_time(radicale_calendar):
     account = make_account()
     caldav_calendar(account, radicale_calendar, role="primary")
     profile = make_profile(account, duration_minutes=60, availability_step=60)
-    slots = booking.compute(profile, NOW).slots
+    slots = availability.compute(profile, NOW).slots
     day = [s.hour for s, _ in slots if s.date() == datetime(2027, 3, 2).date()]
     assert day == [10, 11, 12, 13, 14, 15, 16]  # 09:00Z is the budget review
 
@@ -194,7 +194,7 @@ def test_a_caldav_outage_never_loses_a_booking(django_capture_on_commit_callback
     start = datetime(2027, 3, 2, 10, tzinfo=UTC)
 
     with django_capture_on_commit_callbacks(execute=True):
-        made = booking.book(
+        made = bookings.book(
             profile, start=start, end=start + timedelta(minutes=30), email="c@example.com", now=NOW
         )
 

@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.test import override_settings
+from scheduler.tasks import refresh_calendar
 
-from scheduler import booking
 from scheduler.calendars import account_busy, refresh
 from scheduler.models import Calendar
-from scheduler.tasks import refresh_calendar
+from scheduler.services import availability
 from tests.factory import make_account, make_profile
 from tests.fixtures.feeds import DATA, huge, sleeping, static, status
 
@@ -46,7 +46,7 @@ def make_feed_calendar(account, url: str) -> Calendar:
 def hours_by_day(profile) -> dict[date, list[int]]:
     """Free slot start hours per New York date, computed at NOW."""
     days: dict[date, list[int]] = defaultdict(list)
-    for start, _end in booking.compute(profile, NOW).slots:
+    for start, _end in availability.compute(profile, NOW).slots:
         local = start.astimezone(NEW_YORK)
         days[local.date()].append(local.hour)
     return dict(days)
@@ -123,7 +123,7 @@ def test_a_copy_that_no_longer_reaches_the_horizon_is_fetched_whole(feed_server,
     calendar = refresh.refresh(make_feed_calendar(host, url), NOW)
     year = make_profile(host, time_available_for="P1Y")  # a longer horizon than the copy's
 
-    booking.compute(year, NOW + timedelta(seconds=5))
+    availability.compute(year, NOW + timedelta(seconds=5))
 
     assert feed_server.hits["/w.ics"] == 2
     assert "If-None-Match" not in feed_server.requests[1]  # a 304 could not extend the copy
@@ -148,8 +148,8 @@ def test_a_stale_copy_is_refreshed_once_by_a_queued_task(feed_server, profile):
     with time_machine.travel(later, tick=False):
         # The first request answers from the copy and queues the refresh (the immediate
         # backend runs it at once); the second finds it fresh.
-        booking.compute(profile, later)
-        booking.compute(profile, later)
+        availability.compute(profile, later)
+        availability.compute(profile, later)
     assert feed_server.hits["/w.ics"] == 2
     assert Calendar.objects.get(kind="ics").last_fetched_at == later
 
@@ -208,9 +208,9 @@ def test_a_feed_that_never_answers_leaves_availability_answering(feed_server, pr
     calendar.refresh_from_db()
     assert "HTTP 503" in calendar.last_error and calendar.last_fetched_at is None
     # Attempts are spaced: the next request within the retry interval does not wait again.
-    booking.compute(profile, NOW + timedelta(seconds=10))
+    availability.compute(profile, NOW + timedelta(seconds=10))
     assert feed_server.hits["/w.ics"] == 1
-    booking.compute(profile, NOW + timedelta(seconds=refresh.RETRY_UNREAD_SECONDS))
+    availability.compute(profile, NOW + timedelta(seconds=refresh.RETRY_UNREAD_SECONDS))
     assert feed_server.hits["/w.ics"] == 2
 
 

@@ -120,7 +120,7 @@ def test_seed_demo_bookings_are_real_future_bookings(monkeypatch):
 
 
 def _fields(profile: Profile) -> list[dict]:
-    from scheduler import variables
+    from scheduler.rules import variables
 
     found = variables.additional_fields(profile.subject, profile.description, profile.location)
     return [f.as_dict() for f in found]

@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from scheduler.availability import DAY_NAMES
 from scheduler.models import Booking
+from scheduler.rules.availability import DAY_NAMES
 from tests.factory import make_account, make_profile, make_token
 
 CLIENTS = 50

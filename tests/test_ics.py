@@ -10,6 +10,7 @@ import pytest
 
 from scheduler.calendars import busy_copy, ics
 from scheduler.calendars.windows_zones import WINDOWS_TO_IANA, iana_for_windows
+from scheduler.rules import intervals
 
 DATA = Path(__file__).resolve().parent / "data"
 LO = datetime(2027, 2, 28, tzinfo=UTC)
@@ -97,7 +98,7 @@ def test_fixed_entries_outside_the_window_are_left_out():
 
 
 def test_merge_joins_overlapping_and_touching_intervals():
-    assert busy_copy.merge([(5, 6), (1, 3), (3, 4), (2, 2.5)]) == [[1, 4], [5, 6]]
+    assert intervals.merge([(5, 6), (1, 3), (3, 4), (2, 2.5)]) == [(1, 4), (5, 6)]
 
 
 @pytest.mark.parametrize(

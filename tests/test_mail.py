@@ -12,8 +12,8 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 from icalendar import Calendar
 
-from scheduler import booking as booking_ops
 from scheduler.models import Booking, Delivery
+from scheduler.services import availability
 from tests.factory import make_account, make_profile
 
 ALL_WEEK = {
@@ -41,7 +41,7 @@ def open_profile():
 
 
 def first_slot(profile):
-    return booking_ops.compute(profile).slots[0]
+    return availability.compute(profile).slots[0]
 
 
 def book_via_page(client, profile, start) -> Booking:
@@ -119,7 +119,7 @@ def test_booking_sends_invite_and_host_notice(db, client, smtp, django_capture_o
     assert event["ATTENDEE"].params["CN"] == "Bea Guest"
     assert event["SEQUENCE"] == 0 and str(event["STATUS"]) == "CONFIRMED"
     text = invite.get_body(("plain",)).get_content()
-    assert booking_ops.cancel_url(booking) in text and booking_ops.reschedule_url(booking) in text
+    assert booking.cancel_url() in text and booking.reschedule_url() in text
     notice = to(smtp.messages, "ada@example.com")[0]
     body = notice.get_body(("plain",)).get_content()
     assert "Bea Guest" in subject(notice) and "intro" in subject(notice)
@@ -135,7 +135,7 @@ def test_cancel_and_reschedule_send_updates_with_higher_sequence(
     start, _ = first_slot(profile)
     with django_capture_on_commit_callbacks(execute=True):
         booking = book_via_page(client, profile, start)
-    token = booking_ops.manage_token(booking)
+    token = booking.manage_token()
     new_start = start + timedelta(hours=2)
     with django_capture_on_commit_callbacks(execute=True):
         slot = new_start.strftime("%Y-%m-%dT%H:%M:%SZ")

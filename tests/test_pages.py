@@ -10,7 +10,6 @@ import time_machine
 from django.core.cache import cache
 from django.test import Client, override_settings
 
-from scheduler import booking as booking_ops
 from scheduler.models import Booking
 from tests.factory import make_account, make_booking, make_profile
 
@@ -127,7 +126,7 @@ def test_booking_redirects_to_the_manage_page(client, profile):
     assert booking.substitution_data == {"topic": "Plans"}
     assert booking.subject == "Intro about Plans"
     assert booking.description == "Company: ACME"  # left out: the default applies
-    token = booking_ops.manage_token(booking)
+    token = booking.manage_token()
     assert response["Location"] == f"/bookings/{token}/?tz=Europe%2FParis&done=booked"
     html = client.get(response["Location"]).content.decode()
     assert "You are booked" in html

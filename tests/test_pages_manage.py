@@ -10,8 +10,8 @@ import time_machine
 from django.core.cache import cache
 from icalendar import Calendar
 
-from scheduler import booking as booking_ops
 from scheduler.models import Booking
+from scheduler.services import bookings
 from tests.factory import make_account, make_booking, make_profile
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -32,14 +32,12 @@ def at(hour: int, minute: int = 0, day: int = 2) -> datetime:
 def booking(db):
     account = make_account(handle="ada", name="Ada Host", email="ada@example.com")
     profile = make_profile(account, name="intro", subject="Intro", location="Room 1")
-    return booking_ops.book(
-        profile, start=at(10), end=at(10, 30), name="Bea", email="bea@example.com"
-    )
+    return bookings.book(profile, start=at(10), end=at(10, 30), name="Bea", email="bea@example.com")
 
 
 @pytest.fixture
 def token(booking) -> str:
-    return booking_ops.manage_token(booking)
+    return booking.manage_token()
 
 
 def test_manage_page_shows_details_links_in_visitor_zone(client, booking, token):
@@ -53,8 +51,8 @@ def test_manage_page_shows_details_links_in_visitor_zone(client, booking, token)
 
 
 def test_manage_urls_match_the_booking_module(booking, token):
-    assert booking_ops.cancel_url(booking).endswith(f"/bookings/{token}/cancel/")
-    assert booking_ops.reschedule_url(booking).endswith(f"/bookings/{token}/reschedule/")
+    assert booking.cancel_url().endswith(f"/bookings/{token}/cancel/")
+    assert booking.reschedule_url().endswith(f"/bookings/{token}/reschedule/")
 
 
 @pytest.mark.parametrize("suffix", ["", "cancel/", "reschedule/", "invite.ics"])
@@ -127,7 +125,7 @@ def test_reschedule_to_taken_time_shows_nearest(client, booking, token):
 
 
 def test_cancelled_booking_cannot_be_rescheduled(client, booking, token):
-    booking_ops.cancel(booking)
+    bookings.cancel(booking)
     html = client.get(f"/bookings/{token}/reschedule/").content.decode()
     assert "can no longer be moved" in html
     response = client.post(f"/bookings/{token}/reschedule/", {"slot": "2026-03-03T14:00:00Z"})

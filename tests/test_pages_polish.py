@@ -10,9 +10,9 @@ import pytest
 import time_machine
 from django.core.cache import cache
 
-from scheduler import booking as booking_ops
 from scheduler import picker
 from scheduler.models import Booking
+from scheduler.services import availability
 from tests.factory import make_account, make_booking, make_profile
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # a Monday; default hours Mon–Fri 09–17 UTC, P30D
@@ -173,13 +173,13 @@ def test_utc_offsets_read_naturally():
 
 def test_the_page_computes_availability_once(client, profile, monkeypatch):
     calls = []
-    real = booking_ops.compute
+    real = availability.compute
 
     def counting(*args, **kwargs):
         calls.append(args)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(booking_ops, "compute", counting)
+    monkeypatch.setattr(picker, "compute", counting)
     get(client, "/ada/intro/?slot=2026-03-28T10:00:00Z")
     assert len(calls) == 1
 
@@ -199,7 +199,7 @@ def test_cancelled_booking_pages_offer_a_new_booking_not_a_move(client, profile)
         datetime(2026, 3, 3, 9, 30, tzinfo=UTC),
         status=Booking.Status.CANCELLED,
     )
-    token = booking_ops.manage_token(booking)
+    token = booking.manage_token()
     manage = get(client, f"/bookings/{token}/")
     assert "<h1>This booking is cancelled</h1>" in manage
     assert "/cancel/" not in manage and "/reschedule/" not in manage

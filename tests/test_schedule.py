@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from scheduler.availability import DateOverride, Period
-from scheduler.schedule import (
+from scheduler.rules.availability import DateOverride, Period
+from scheduler.rules.schedule import (
     RuleError,
     build_rules,
     default_work_hours,

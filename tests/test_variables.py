@@ -7,7 +7,7 @@ import html
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler.variables import (
+from scheduler.rules.variables import (
     BUILTINS,
     Field,
     additional_fields,

@@ -19,8 +19,8 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from scheduler.admin.base import OwnedAdmin
-from scheduler.admin.calendars import CalendarInline
-from scheduler.models import Account, ApiToken
+from scheduler.admin.calendars import CalendarInline, remove_calendars, save_calendar
+from scheduler.models import Account, ApiToken, Calendar
 
 
 def _show_token_once(request: HttpRequest, account: Account, raw: str) -> None:
@@ -164,6 +164,17 @@ class AccountAdmin(OwnedAdmin):
         if not change and not request.user.is_superuser:
             obj.owner = request.user
         super().save_model(request, obj, form, change)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not Calendar:
+            super().save_formset(request, form, formset, change)
+            return
+        # Calendars follow the calendar service's rules, as on their own page and in the API.
+        rows = formset.save(commit=False)
+        remove_calendars(request, self, formset.deleted_objects)
+        for calendar in rows:
+            row_form = next(f for f in formset.forms if f.instance is calendar)
+            save_calendar(calendar, row_form)
 
     def get_urls(self) -> list:
         view = self.admin_site.admin_view(self.issue_token_view)

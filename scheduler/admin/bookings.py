@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,44 +16,61 @@ from django.http import (
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from scheduler import booking as booking_ops
 from scheduler.admin.base import OwnedAdmin
 from scheduler.models import Booking, Calendar, Event
+from scheduler.services import bookings
+from scheduler.services.errors import InvalidInput, SlotUnavailable
 
 
 class BookingForm(forms.ModelForm):
+    """A booking's own page: only the invitee's details and the invitation's text change
+    here; moving and cancelling go through the booking service (the cancel action)."""
+
     class Meta:
         model = Booking
-        fields = [
-            "account",
-            "profile",
-            "status",
-            "start",
-            "end",
-            "expires_at",
-            "name",
-            "email",
-            "substitution_data",
-            "subject",
-            "description",
-            "location",
-            "conference_url",
-            "sequence",
-            "created_at",
-            "cancelled_at",
-        ]
+        fields = ["name", "email", "subject", "description", "location"]
+
+
+class BookForInviteeForm(forms.ModelForm):
+    """ "Add booking" books through the same service as the API and the public page: the slot
+    must be free under the profile's rules (hours, buffer, notice, bookings), the invitee is
+    mailed the same invite, and the booking lands on the host's calendar."""
+
+    class Meta:
+        model = Booking
+        fields = ["profile", "start", "name", "email", "substitution_data"]
+        labels = {"start": "Start (a free time of the profile)"}
+        help_texts = {
+            "start": "Must be one of the profile's free times; the end follows from its length.",
+            "substitution_data": 'Answers to the profile\'s variables, e.g. {"topic": "Pricing"}.',
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["profile"].required = True
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        account, start, end = data.get("account"), data.get("start"), data.get("end")
-        profile = data.get("profile")
-        if profile and account and profile.account_id != account.pk:
-            self.add_error("profile", f"{profile} belongs to another account than {account}")
-        live = data.get("status") in (Booking.Status.CONFIRMED, Booking.Status.RESERVED)
-        if account and start and end and live and not self.instance.pk:
-            clash = Booking.objects.filter(account=account).live().overlapping(start, end)
-            if clash.exists():
-                self.add_error("start", f"overlaps booking {clash.first()} of {account}")
+        profile, start = data.get("profile"), data.get("start")
+        if self.errors or profile is None or start is None:
+            return data
+        try:
+            self.instance = bookings.book(
+                profile,
+                start=start,
+                end=start + timedelta(minutes=profile.duration_minutes),
+                name=data.get("name") or "",
+                email=data.get("email") or "",
+                substitution_data=data.get("substitution_data") or {},
+            )
+        except SlotUnavailable as exc:
+            self.add_error("start", f"Not a free time of {profile}: {exc}")
+        except InvalidInput as exc:
+            for field, reasons in exc.fields.items():
+                self.add_error(
+                    "substitution_data" if field.startswith("substitutionData") else None,
+                    f"{field}: {', '.join(reasons)}",
+                )
         return data
 
 
@@ -126,7 +144,19 @@ class BookingAdmin(OwnedAdmin):
         )
         return f"mail {mail} · calendar {calendar}"
 
+    def get_form(self, request: HttpRequest, obj: Booking | None = None, **kwargs: Any):
+        if obj is None:
+            kwargs["form"] = BookForInviteeForm
+        return super().get_form(request, obj, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: Booking, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+        # A new booking was made by the booking service while the form was checked.
+
     def get_fieldsets(self, request: HttpRequest, obj: Booking | None = None) -> list:
+        if obj is None:
+            return [(None, {"fields": ["profile", "start", "name", "email", "substitution_data"]})]
         first = ["account", "profile", "status", "start", "end", "expires_at"]
         return [
             (None, {"fields": ["when", *first] if obj else first}),
@@ -140,8 +170,8 @@ class BookingAdmin(OwnedAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Booking | None = None) -> list[str]:
         always = ["uid", *DELIVERY, *CALENDAR_DELIVERY]
         if obj is None:
-            return always
-        # Moving or cancelling goes through booking.py so invites and calendars follow.
+            return []
+        # Moving or cancelling goes through the booking service so invites and calendars follow.
         return [
             *always,
             "when",
@@ -175,7 +205,7 @@ class BookingAdmin(OwnedAdmin):
                 request, "admin/scheduler/booking/cancel_confirmation.html", context
             )
         for row in live:
-            booking_ops.cancel(row)
+            bookings.cancel(row)
         self.message_user(request, f"Cancelled {len(live)} booking(s); the invitees are told.")
         return None
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import (
     HttpRequest,
 )
 
 from scheduler.admin.base import OwnedAdmin, ago
+from scheduler.calendars.refresh import queue_refresh
 from scheduler.models import Calendar
+from scheduler.services import calendars
+from scheduler.services.errors import Conflict, InvalidInput
 
 CALENDAR_HELP = {
     "kind": "Built-in: events stored here. ICS feed: a read-only URL such as Google's or "
@@ -41,18 +43,6 @@ class CalendarForm(forms.ModelForm):
         help_texts = CALENDAR_HELP
         labels = {"url": "URL"}
 
-    def clean_url(self) -> str:
-        url = self.cleaned_data.get("url") or ""
-        # Checked when it changes: the fetcher checks again before every request anyway.
-        if url and url != self.instance.url:
-            from scheduler.calendars.ssrf import validate_calendar_url
-
-            try:
-                validate_calendar_url(url)
-            except ValueError as exc:
-                raise ValidationError(str(exc).removeprefix("url: ")) from exc
-        return url
-
     def clean_password(self) -> str:
         value = self.cleaned_data.get("password") or ""
         if not value and self.instance.pk:
@@ -64,7 +54,41 @@ class CalendarForm(forms.ModelForm):
         if data.get("clear_password"):
             data["password"] = ""
             self.instance.password = ""
+        kind, role, url = data.get("kind"), data.get("role"), data.get("url") or ""
+        if kind and role:
+            # The same rules as the API's (services/calendars.py); the URL is checked when it
+            # changes, and the fetcher checks it again before every request anyway.
+            errors = calendars.check(kind, role, url)
+            if url == self.instance.url and self.instance.pk:
+                errors.pop("url", None)
+            for field, reasons in errors.items():
+                self.add_error(field if field in self.fields else None, reasons)
         return data
+
+
+def save_calendar(calendar: Calendar, form: forms.ModelForm) -> Calendar:
+    """Save an admin form's calendar through the calendar service: a new primary replaces the
+    old one, exactly as when it is added through the API."""
+    if calendar.pk is None:
+        return calendars.add(
+            calendar.account,
+            kind=calendar.kind,
+            role=calendar.role,
+            name=calendar.name,
+            url=calendar.url,
+            username=calendar.username,
+            password=calendar.password,
+        )
+    return calendars.change(calendar, url_changed="url" in form.changed_data)
+
+
+def remove_calendars(request: HttpRequest, admin_site: admin.ModelAdmin, rows: Any) -> None:
+    """Remove calendars through the service; the builtin primary stays, with a message."""
+    for calendar in rows:
+        try:
+            calendars.remove(calendar)
+        except Conflict as exc:
+            admin_site.message_user(request, f"{calendar}: {exc}", messages.ERROR)
 
 
 def _busy_count(calendar: Calendar) -> int:
@@ -169,13 +193,25 @@ class CalendarAdmin(OwnedAdmin):
     def busy_interval_count(self, obj: Calendar) -> int:
         return _busy_count(obj)
 
+    def save_model(self, request: HttpRequest, obj: Calendar, form: Any, change: bool) -> None:
+        try:
+            saved = save_calendar(obj, form)
+        except (Conflict, InvalidInput) as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
+        obj.pk = saved.pk
+
+    def delete_model(self, request: HttpRequest, obj: Calendar) -> None:
+        remove_calendars(request, self, [obj])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        remove_calendars(request, self, list(queryset))
+
     @admin.action(description="Refresh the selected calendars now")
     def refresh_now(self, request: HttpRequest, queryset: QuerySet) -> None:
-        from scheduler import tasks
-
         external = queryset.exclude(kind=Calendar.Kind.BUILTIN)
         for calendar in external:
-            tasks.refresh_calendar.enqueue(calendar.pk)
+            queue_refresh(calendar)
         self.message_user(request, f"Queued a refresh of {external.count()} calendar(s).")
 
 

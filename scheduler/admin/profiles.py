@@ -8,10 +8,11 @@ from django import forms
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
-from scheduler import booking as booking_ops
-from scheduler import variables
 from scheduler.admin.base import PREVIEW_SLOTS, OwnedAdmin
 from scheduler.models import Profile
+from scheduler.rules import variables
+from scheduler.rules.availability import format_time_of_day
+from scheduler.services import availability, profiles
 
 
 class NullableJSONField(forms.JSONField):
@@ -97,7 +98,7 @@ class ProfileForm(forms.ModelForm):
 
 
 def hhmm(seconds: int) -> str:
-    return "24:00" if seconds >= 24 * 3600 else f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
+    return format_time_of_day(seconds, with_seconds=False)
 
 
 def _hours_text(hours: tuple[tuple[int, int], ...]) -> str:
@@ -173,6 +174,11 @@ class ProfileAdmin(OwnedAdmin):
         ("Client data", {"fields": ["context"], "classes": ["collapse"]}),
     ]
 
+    def save_model(self, request: Any, obj: Profile, form: Any, change: bool) -> None:
+        # The form ran the model's validators (the same rules the API's service applies);
+        # saving goes through the service like every other write.
+        profiles.save(obj)
+
     @admin.display(description="public link")
     def public_link(self, obj: Profile) -> str:
         if not obj.pk:
@@ -232,7 +238,7 @@ class ProfileAdmin(OwnedAdmin):
         if not obj.active:
             return "The profile is inactive: it offers no slots."
         try:
-            slots = booking_ops.compute(obj).slots[:PREVIEW_SLOTS]
+            slots = availability.compute(obj).slots[:PREVIEW_SLOTS]
         except Exception as exc:  # noqa: BLE001 - a preview must never break the page
             return f"Could not compute slots: {type(exc).__name__}: {exc}"
         if not slots:

@@ -1,77 +1,8 @@
-"""The account's calendars behind one small interface.
+"""The account's calendars: builtin, ICS feeds and CalDAV.
 
-- `account_busy(account, lo, hi)`: busy intervals (POSIX seconds) from every calendar of the
-  account and its live bookings, for availability.py.
-- `write(booking)` / `remove(booking)`: put the booking on the primary calendar or take it off.
+- `busy.account_busy`: busy intervals from every calendar and live booking; reads stored
+  copies only, so it is safe inside the booking transaction (no I/O);
+- `refresh.make_fresh`: reads never-read and stale external calendars, before any lock;
+- `sync`: puts a booking on the primary calendar or takes it off (a retried task);
+- `ical`: the one VEVENT builder, shared by invites and CalDAV.
 """
-
-from __future__ import annotations
-
-from datetime import datetime, tzinfo
-from zoneinfo import ZoneInfo
-
-from django.db.models import Q
-
-from scheduler.calendars import builtin, busy_copy
-from scheduler.dbfuncs import busy_pairs
-from scheduler.models import Account, Booking, Calendar
-
-
-def _external_busy(
-    calendar: Calendar, lo: float, hi: float, zone: tzinfo
-) -> list[tuple[float, float]]:
-    return busy_copy.read(calendar.busy_intervals or (), lo, hi, zone)
-
-
-def account_busy(
-    account: Account,
-    lo: datetime,
-    hi: datetime,
-    *,
-    now: datetime | None = None,
-    exclude_booking_id: int | None = None,
-    refresh: bool = True,
-    tz: tzinfo | str | None = None,
-) -> list[tuple[float, float]]:
-    """Union input for SPEC §3 rule 4: every calendar's events plus live bookings.
-
-    All-day and floating events of external calendars are read in `tz` (the profile's zone;
-    the account's when not given).
-    """
-    lo_ts, hi_ts = lo.timestamp(), hi.timestamp()
-    zone = tz if isinstance(tz, tzinfo) else ZoneInfo(tz or account.timezone)
-    busy: list[tuple[float, float]] = []
-    calendars = list(account.calendars.all())
-    external = [c for c in calendars if c.kind != Calendar.Kind.BUILTIN]
-    if refresh and external:
-        from scheduler.calendars import refresh as refresh_module
-
-        external = refresh_module.ensure_fresh(external, now=now, until=hi)
-    for calendar in external:
-        busy.extend(_external_busy(calendar, lo_ts, hi_ts, zone))
-    busy.extend(builtin.busy(calendars, lo, hi))
-    bookings = Booking.objects.filter(account=account).live(now).overlapping(lo, hi)
-    if exclude_booking_id is not None:
-        bookings = bookings.filter(~Q(pk=exclude_booking_id))
-    busy.extend(busy_pairs(bookings))
-    return busy
-
-
-def write(booking: Booking) -> None:
-    calendar = booking.account.primary_calendar()
-    if calendar.kind == Calendar.Kind.CALDAV:
-        from scheduler.calendars import caldav
-
-        caldav.write(calendar, booking)
-    else:
-        builtin.write(calendar, booking)
-
-
-def remove(booking: Booking) -> None:
-    calendar = booking.account.primary_calendar()
-    if calendar.kind == Calendar.Kind.CALDAV:
-        from scheduler.calendars import caldav
-
-        caldav.remove(calendar, booking)
-    else:
-        builtin.remove(calendar, booking)

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, tzinfo
 
+from scheduler.rules.intervals import merge
+
 LOCAL = "local"
 # A wall-clock time is at most 26 hours (UTC-12 … UTC+14) from the same digits read as UTC.
 _LOCAL_SLACK = 26 * 3600
@@ -30,20 +32,9 @@ def resolve_local(seconds: float, zone: tzinfo) -> float:
     return wall.timestamp()
 
 
-def merge(intervals: Iterable[tuple[float, float]]) -> list[list[float]]:
-    """Sorted union of `[start, end)` intervals; overlapping or touching ones are joined."""
-    merged: list[list[float]] = []
-    for start, end in sorted(intervals):
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    return merged
-
-
 def encode(absolute: Iterable[tuple[float, float]], local: Iterable[tuple[float, float]]) -> list:
     """The JSON copy: merged fixed intervals, then merged wall-clock ones."""
-    return merge(absolute) + [[s, e, LOCAL] for s, e in merge(local)]
+    return [[s, e] for s, e in merge(absolute)] + [[s, e, LOCAL] for s, e in merge(local)]
 
 
 def read(

@@ -26,14 +26,13 @@ from caldav import DAVClient
 from caldav.lib.error import AuthorizationError
 from caldav.response import DAVResponse
 from django.conf import settings
-from django.utils import timezone
 from lxml import etree
 
 from scheduler.calendars import busy_copy, ics
+from scheduler.calendars.ical import booking_calendar
 from scheduler.calendars.ssrf import validate_calendar_url
 from scheduler.models import Booking, Calendar
 
-PRODID = "-//booking-service//CalDAV writer//EN"
 logger = logging.getLogger(__name__)
 
 
@@ -208,46 +207,11 @@ def busy_entries(calendar: Calendar, lo: datetime, hi: datetime) -> list:
     return busy_copy.encode(absolute, local)
 
 
-def _address(email: str) -> icalendar.vCalAddress:
-    return icalendar.vCalAddress(f"mailto:{email}")
-
-
-def event_ical(booking: Booking) -> str:
-    """The VCALENDAR holding the booking's VEVENT, times in UTC."""
-    account = booking.account
-    event = icalendar.Event()
-    event.add("UID", booking.uid)
-    event.add("DTSTAMP", timezone.now().astimezone(UTC))
-    event.add("DTSTART", booking.start.astimezone(UTC))
-    event.add("DTEND", booking.end.astimezone(UTC))
-    event.add("SEQUENCE", booking.sequence)
-    event.add("SUMMARY", booking.subject or "Meeting")
-    if booking.description:
-        event.add("DESCRIPTION", booking.description)
-    if booking.location:
-        event.add("LOCATION", booking.location)
-    status = "TENTATIVE" if booking.status == Booking.Status.RESERVED else "CONFIRMED"
-    event.add("STATUS", status)
-    organizer = _address(account.email)
-    organizer.params["CN"] = account.name
-    event.add("ORGANIZER", organizer)
-    if booking.email:
-        attendee = _address(booking.email)
-        attendee.params.update({"CN": booking.name or booking.email, "ROLE": "REQ-PARTICIPANT"})
-        attendee.params.update({"PARTSTAT": "ACCEPTED", "RSVP": "FALSE"})
-        event.add("ATTENDEE", attendee)
-    cal = icalendar.Calendar()
-    cal.add("PRODID", PRODID)
-    cal.add("VERSION", "2.0")
-    cal.add_component(event)
-    return cal.to_ical().decode()
-
-
 def write(calendar: Calendar, booking: Booking) -> None:
     """PUT the booking's event (creating or replacing it); CalDAVError unless the server agrees."""
     url = resource_url(calendar, booking.uid)
     response = _client(calendar).put(
-        url, event_ical(booking), {"Content-Type": "text/calendar; charset=utf-8"}
+        url, booking_calendar(booking, None), {"Content-Type": "text/calendar; charset=utf-8"}
     )
     if response.status not in (200, 201, 204):
         raise CalDAVError(f"PUT {url} answered HTTP {response.status}; expected 201 or 204")

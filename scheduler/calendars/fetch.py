@@ -30,7 +30,9 @@ class Fetched:
     last_modified: str
 
 
-def _read_capped(response: requests.Response, url: str, max_bytes: int, deadline: float) -> bytes:
+def _read_capped(
+    response: requests.Response, url: str, max_bytes: int, deadline: float, limit: float
+) -> bytes:
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise FetchError(f"{url} declares {declared} bytes; the limit is {max_bytes}")
@@ -42,9 +44,14 @@ def _read_capped(response: requests.Response, url: str, max_bytes: int, deadline
             raise FetchError(f"{url} sent more than {max_bytes} bytes; the limit is {max_bytes}")
         # The read time-out bounds each wait; this bounds a server that trickles bytes forever.
         if time.monotonic() > deadline:
-            raise FetchError(f"{url} took longer than {deadline:.0f}s in total")
+            raise FetchError(f"{url} took longer than {limit:g}s in total")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def total_seconds() -> float:
+    """The most one read of a feed may take, redirects and a trickling answer included."""
+    return 3 * settings.CALENDAR_TIMEOUT_SECONDS
 
 
 def fetch_feed(url: str, *, etag: str = "", last_modified: str = "") -> Fetched:
@@ -55,7 +62,7 @@ def fetch_feed(url: str, *, etag: str = "", last_modified: str = "") -> Fetched:
     """
     timeout = settings.CALENDAR_TIMEOUT_SECONDS
     max_bytes = settings.CALENDAR_MAX_BYTES
-    deadline = time.monotonic() + 3 * timeout
+    deadline = time.monotonic() + total_seconds()
     headers = {"User-Agent": USER_AGENT, "Accept": "text/calendar, */*;q=0.5"}
     if etag:
         headers["If-None-Match"] = etag
@@ -93,7 +100,7 @@ def fetch_feed(url: str, *, etag: str = "", last_modified: str = "") -> Fetched:
             if status != 200:
                 raise FetchError(f"{current} answered HTTP {status}; expected 200")
             try:
-                body = _read_capped(response, current, max_bytes, deadline)
+                body = _read_capped(response, current, max_bytes, deadline, total_seconds())
             except requests.RequestException as exc:
                 raise FetchError(f"{current} failed while sending the feed: {exc}") from exc
             return Fetched(

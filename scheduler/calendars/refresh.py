@@ -1,13 +1,15 @@
 """Keeping the parsed busy copies of ics/caldav calendars fresh.
 
-Availability never parses a feed: it reads Calendar.busy_intervals. `ensure_fresh` decides per
-calendar, before availability is answered:
+Availability never parses a feed: it reads Calendar.busy_intervals. `make_fresh` runs before a
+request reads busy time, and before a booking takes its lock, never inside a transaction:
 
-- never read, or the copy does not reach the requested window: read now, synchronously (bounded
-  by CALENDAR_TIMEOUT_SECONDS), because answering without it would offer busy time as free;
-- older than CALENDAR_REFRESH_SECONDS: answer from the copy and queue `tasks.refresh_calendar`
-  (stale-while-revalidate); one request claims the refresh with a conditional UPDATE, so a burst
-  of requests queues it once;
+- never read, or the copy does not reach the requested window: read now, because answering
+  without it would offer busy time as free. One process takes a lease (`reading_until`) and
+  reads; concurrent first readers wait for its copy instead of reading too or answering
+  without it. A lease outlives a dead reader by at most the fetch deadline;
+- older than CALENDAR_REFRESH_SECONDS: answer from the copy and queue `refresh_calendar`
+  (stale-while-revalidate); one request claims the refresh with a conditional UPDATE, so a
+  burst of requests queues it once;
 - a failed attempt keeps the last good copy and records `last_error`; attempts are spaced by
   CALENDAR_REFRESH_SECONDS (RETRY_UNREAD_SECONDS for a calendar with no copy at all).
 """
@@ -19,10 +21,13 @@ import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
+from django_tasks import task
 
-from scheduler import availability
-from scheduler.models import Calendar
+from scheduler.calendars import caldav, fetch, ics
+from scheduler.models import Account, Calendar
+from scheduler.rules import availability
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +37,20 @@ RANGE_MARGIN = timedelta(days=7)
 PAST = timedelta(days=1)
 MAX_RANGE = timedelta(days=3 * 366)
 RETRY_UNREAD_SECONDS = 30
+POLL_SECONDS = 0.05
 _FIELDS = ["last_attempt_at", "last_error"]
+# What deciding needs; the copy itself (busy_intervals) can be large and is read only when used.
+_STATE = (
+    "id",
+    "account_id",
+    "kind",
+    "url",
+    "last_fetched_at",
+    "last_attempt_at",
+    "last_error",
+    "busy_until",
+    "reading_until",
+)
 
 
 def needed_until(calendar: Calendar, now: datetime) -> datetime:
@@ -49,12 +67,8 @@ def needed_until(calendar: Calendar, now: datetime) -> datetime:
 def _fetch_entries(calendar: Calendar, lo: datetime, hi: datetime, conditional: bool) -> bool:
     """Put a new copy (or a 304's headers) on `calendar`; True when the copy was replaced."""
     if calendar.kind == Calendar.Kind.CALDAV:
-        from scheduler.calendars import caldav
-
         calendar.busy_intervals = caldav.busy_entries(calendar, lo, hi)
         return True
-    from scheduler.calendars import fetch, ics
-
     fetched = fetch.fetch_feed(
         calendar.url,
         etag=calendar.etag if conditional else "",
@@ -72,7 +86,7 @@ def refresh(
 ) -> Calendar:
     """Fetch and parse one calendar now, its copy reaching the longest horizon (or `until`,
     at most MAX_RANGE ahead). Never raises: a failure is recorded on the calendar
-    (last_error, last_attempt_at) and its last good copy is kept."""
+    (last_error, last_attempt_at) and its last good copy is kept. Releases the read lease."""
     now = now or timezone.now()
     calendar.last_attempt_at = now
     lo, hi = now - PAST, needed_until(calendar, now) + RANGE_MARGIN
@@ -86,13 +100,15 @@ def refresh(
     except Exception as exc:  # noqa: BLE001 - every failure is recorded, never raised
         calendar.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         logger.warning("calendar %s refresh failed: %s", calendar.pk, calendar.last_error)
+        calendar.reading_until = None
         Calendar.objects.filter(pk=calendar.pk).update(
-            last_attempt_at=now, last_error=calendar.last_error
+            last_attempt_at=now, last_error=calendar.last_error, reading_until=None
         )
         return calendar
     calendar.last_error = ""
     calendar.last_fetched_at = now
-    fields = [*_FIELDS, "last_fetched_at", "etag", "last_modified"]
+    calendar.reading_until = None
+    fields = [*_FIELDS, "last_fetched_at", "etag", "last_modified", "reading_until"]
     if replaced:
         calendar.busy_from, calendar.busy_until = lo, hi
         fields += ["busy_intervals", "busy_from", "busy_until"]
@@ -100,13 +116,14 @@ def refresh(
     return calendar
 
 
-def refresh_duration(calendar: Calendar) -> float:
-    """Seconds one unconditional refresh of `calendar` takes (for the benchmark)."""
-    calendar.etag = calendar.last_modified = ""
-    calendar.busy_until = None
-    started = time.perf_counter()
+@task()
+def refresh_calendar(calendar_id: int) -> str:
+    """Fetch an ics/caldav calendar again and store its parsed busy copy."""
+    calendar = Calendar.objects.filter(pk=calendar_id).first()
+    if calendar is None:
+        return "gone"
     refresh(calendar)
-    return time.perf_counter() - started
+    return "done"
 
 
 def _claim(calendar: Calendar, now: datetime) -> bool:
@@ -120,40 +137,84 @@ def _claim(calendar: Calendar, now: datetime) -> bool:
     return claimed
 
 
+def lease_seconds() -> float:
+    """How long a first read may hold its lease: the fetch's own total deadline, plus slack."""
+    return fetch.total_seconds() + 5
+
+
+def _take_lease(calendar: Calendar, now: datetime) -> bool:
+    """Become the one reader of a calendar nobody is reading (or whose reader died)."""
+    until = now + timedelta(seconds=lease_seconds())
+    free = Q(reading_until__isnull=True) | Q(reading_until__lte=now)
+    taken = (
+        Calendar.objects.filter(free, pk=calendar.pk).update(
+            reading_until=until, last_attempt_at=now
+        )
+        == 1
+    )
+    if taken:
+        calendar.reading_until, calendar.last_attempt_at = until, now
+    return taken
+
+
+def _wait_for_reader(calendar: Calendar) -> None:
+    """Wait (no lock held) until the process holding the lease has stored its copy or given up."""
+    deadline = time.monotonic() + lease_seconds()
+    rows = Calendar.objects.filter(pk=calendar.pk)
+    while time.monotonic() < deadline:
+        until = rows.values_list("reading_until", flat=True).first()
+        if until is None or until <= timezone.now():
+            return
+        time.sleep(POLL_SECONDS)
+
+
 def _seconds_since(then: datetime | None, now: datetime) -> float:
     return float("inf") if then is None else (now - then).total_seconds()
 
 
-def ensure_fresh(
-    calendars: list[Calendar], now: datetime | None = None, until: datetime | None = None
-) -> list[Calendar]:
-    """The calendars with usable busy copies (see the module docstring for the policy).
+def _uncovered(calendar: Calendar, reach: datetime | None) -> bool:
+    if calendar.last_fetched_at is None:
+        return True
+    return reach is not None and (calendar.busy_until is None or calendar.busy_until < reach)
 
-    Costs no query when every copy is fresh and reaches `until`.
-    """
-    now = now or timezone.now()
-    fresh: list[Calendar] = []
-    for calendar in calendars:
+
+def _read_first(calendar: Calendar, now: datetime, until: datetime | None) -> None:
+    """Read a calendar whose copy is missing or too short, or wait for whoever reads it."""
+    for _ in range(2):  # a second round only when the reader we waited for died
         since_attempt = _seconds_since(calendar.last_attempt_at, now)
+        # Right after a failure, wait a little before making requests wait again.
+        if calendar.last_error and since_attempt < RETRY_UNREAD_SECONDS:
+            return
+        if _take_lease(calendar, now):
+            full = Calendar.objects.get(pk=calendar.pk)
+            refresh(full, now, until=until)
+            return
+        _wait_for_reader(calendar)
+        calendar = Calendar.objects.only(*_STATE).get(pk=calendar.pk)
         reach = None if until is None else min(until, now + MAX_RANGE)
-        uncovered = calendar.last_fetched_at is None or (
-            reach is not None and (calendar.busy_until is None or calendar.busy_until < reach)
-        )
-        if uncovered:
-            # Right after a failure, wait a little before making requests wait again.
-            settled = not calendar.last_error or since_attempt >= RETRY_UNREAD_SECONDS
-            if settled and _claim(calendar, now):
-                calendar = refresh(calendar, now, until=until)
+        if not _uncovered(calendar, reach) or calendar.last_error:
+            return
+
+
+def make_fresh(
+    account: Account, now: datetime | None = None, until: datetime | None = None
+) -> None:
+    """Make the account's external calendars fit to answer up to `until` (see the module
+    docstring). Does I/O: call it before taking a lock, never inside a transaction. Costs one
+    small query when every copy is fresh and reaches `until`."""
+    now = now or timezone.now()
+    calendars = Calendar.objects.filter(account=account).exclude(kind=Calendar.Kind.BUILTIN)
+    reach = None if until is None else min(until, now + MAX_RANGE)
+    for calendar in calendars.only(*_STATE):
+        if _uncovered(calendar, reach):
+            _read_first(calendar, now, until)
         elif _seconds_since(calendar.last_fetched_at, now) >= settings.CALENDAR_REFRESH_SECONDS:
+            since_attempt = _seconds_since(calendar.last_attempt_at, now)
             if since_attempt >= settings.CALENDAR_REFRESH_SECONDS and _claim(calendar, now):
-                _queue_refresh(calendar)
-        fresh.append(calendar)
-    return fresh
+                queue_refresh(calendar)
 
 
-def _queue_refresh(calendar: Calendar) -> None:
-    from scheduler.tasks import refresh_calendar
-
+def queue_refresh(calendar: Calendar) -> None:
     try:
         refresh_calendar.enqueue(calendar.pk)
     except Exception:  # noqa: BLE001 - a stale copy is still an answer

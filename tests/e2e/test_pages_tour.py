@@ -15,9 +15,9 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from scheduler import booking as booking_ops
 from scheduler.forms import VAR_PREFIX
 from scheduler.models import Booking
+from scheduler.services import availability
 from tests.factory import make_account, make_booking, make_profile
 
 pytestmark = [pytest.mark.e2e]
@@ -153,7 +153,7 @@ def test_every_state_looks_right_and_passes_the_audit(browser, live_server, tour
         page.get_by_role("button", name="Confirm booking").click()
         look(page, shots, "form-errors", viewport)
         # Someone else takes the chosen time while the visitor types.
-        slot = booking_ops.compute(profile, timezone.now()).slots[0]
+        slot = availability.compute(profile, timezone.now()).slots[0]
         page.goto(base + "?tz=Europe/Berlin&slot=" + slot[0].strftime("%Y-%m-%dT%H:%M:%SZ"))
         make_booking(profile, *slot)
         page.get_by_label("Your name").fill("Bea Guest")
@@ -182,7 +182,7 @@ def test_every_state_looks_right_and_passes_the_audit(browser, live_server, tour
         page.goto(f"{live_server.url}/ada/nobody/")
         look(page, shots, "not-found", viewport)
         settings.PUBLIC_BOOKING_RATE_LIMIT = 0
-        free = booking_ops.compute(profile, timezone.now()).slots[0]
+        free = availability.compute(profile, timezone.now()).slots[0]
         page.goto(base + "?tz=Europe/Berlin&slot=" + free[0].strftime("%Y-%m-%dT%H:%M:%SZ"))
         page.get_by_label("Your name").fill("Bea Guest")
         page.get_by_role("button", name="Confirm booking").click()

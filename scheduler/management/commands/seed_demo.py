@@ -17,8 +17,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from scheduler import booking as booking_ops
 from scheduler.models import Account, ApiToken, Booking, Profile
+from scheduler.services import availability, bookings
+from scheduler.services.errors import SlotUnavailable
 
 DEMO_HANDLE = "demo"
 ADMIN_USERNAME = "admin"
@@ -67,8 +68,10 @@ class Command(BaseCommand):
         self.stdout.write(f"Admin:          {settings.SITE_URL}/admin/")
         self.stdout.write(f"Admin login:    {ADMIN_USERNAME} / {password}")
         self.stdout.write(f"API token:      {raw}")
-        total = Booking.objects.filter(account=account).count()
-        self.stdout.write(f"Demo bookings:  {total} ({created} new)")
+        if created:
+            self.stdout.write(f"Demo bookings:  {created} made")
+        else:
+            self.stdout.write("Demo bookings:  none made (the demo host already has bookings)")
 
     def _admin(self) -> tuple[Any, str]:
         # Nothing is stored in clear, so the login is printed on every run: the password comes
@@ -101,23 +104,23 @@ class Command(BaseCommand):
         return profile
 
     def _bookings(self, account: Account, profiles: dict[str, Profile]) -> int:
-        """Demo bookings are made once, through booking.py like any other booking."""
+        """Demo bookings are made once, through the booking service like any other booking."""
         if Booking.objects.filter(account=account).exists():
             return 0
         created = 0
         for profile_name, index, (name, email), data in DEMO_BOOKINGS:
             profile = profiles[profile_name]
             # Start a day out so the bookings are comfortably in the future.
-            slots = booking_ops.compute(profile).slots
+            slots = availability.compute(profile).slots
             slots = [s for s in slots if s[0] >= slots[0][0] + timedelta(days=1)] if slots else []
             if len(slots) <= index:
                 continue
             start, end = slots[index]
             try:
-                booking_ops.book(
+                bookings.book(
                     profile, start=start, end=end, name=name, email=email, substitution_data=data
                 )
-            except booking_ops.SlotUnavailable:
+            except SlotUnavailable:
                 continue
             created += 1
         return created

@@ -8,6 +8,7 @@ too, so one request reports all its bad fields at once.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -26,13 +27,19 @@ from pydantic import (
     field_validator,
 )
 
-from scheduler.availability import DAY_NAMES, parse_period, parse_time_of_day
-from scheduler.schedule import is_timezone
+from scheduler.rules.availability import DAY_NAMES
+from scheduler.rules.schedule import (
+    BOOKINGS_PER_DAY,
+    BUFFER_MINUTES,
+    DURATION_MINUTES,
+    NOTICE_MINUTES,
+    RuleError,
+    check_horizon,
+    is_timezone,
+)
 
 # Instants far from now would overflow datetime arithmetic (a window end plus a day).
 EARLIEST_YEAR, LATEST_YEAR = 1900, 9000
-# A horizon longer than this would make one availability request compute years of slots.
-MAX_HORIZON_DAYS = 366 * 2
 MAX_OFFSET = 2**31 - 1
 
 
@@ -60,10 +67,19 @@ def _aware_instant(value: datetime) -> datetime:
     return value
 
 
+# "2026-03-02T14:00:00 01:00": a "+01:00" offset whose "+" a query string turned into a space.
+_PLUS_AS_SPACE = re.compile(r"^\d{4}-\d{2}-\d{2}T[\d:.]+ \d{2}:?\d{2}$")
+
+
 def _iso_text(value: Any) -> Any:
     # pydantic would read a number as seconds since 1970; SPEC's instants are ISO 8601 text.
     if not isinstance(value, str | datetime | date):
         raise ValueError(f"{value!r} is not an ISO 8601 text such as 2026-03-02T14:00:00Z")
+    if isinstance(value, str) and _PLUS_AS_SPACE.match(value):
+        raise ValueError(
+            f"{value!r} has a space where its UTC offset's '+' should be: in a query string "
+            "'+' means a space, so URL-encode it as %2B (or give the time in UTC with Z)"
+        )
     return value
 
 
@@ -74,14 +90,11 @@ def _reasonable_date(value: date) -> date:
 
 
 def check_period(value: str) -> str:
-    """An ISO 8601 period no longer than MAX_HORIZON_DAYS."""
-    period = parse_period(value)
-    approx_days = (
-        period.years * 366 + period.months * 31 + period.weeks * 7 + period.days
-    ) + period.seconds / 86400
-    if approx_days > MAX_HORIZON_DAYS:
-        raise ValueError(f"{value!r} is longer than the maximum of P{MAX_HORIZON_DAYS}D")
-    return value
+    """An ISO 8601 period no longer than the longest horizon (rules/schedule.py decides)."""
+    try:
+        return check_horizon(value)
+    except RuleError as exc:
+        raise ValueError(next(iter(exc.errors.values()))[0]) from None
 
 
 def _timezone(value: str) -> str:
@@ -127,23 +140,11 @@ assert tuple(DayOfWeek.__args__) == DAY_NAMES  # type: ignore[attr-defined]
 
 
 class WorkingIntervalIn(InputModel):
+    """The shape of an interval; its times and their order are checked by the one validator
+    of weekly hours and overrides (rules/schedule.py), called by services/profiles.py."""
+
     start: TimeOfDay
     end: TimeOfDay
-
-    @field_validator("start")
-    @classmethod
-    def _start(cls, value: str) -> str:
-        parse_time_of_day(value)
-        return value
-
-    @field_validator("end")
-    @classmethod
-    def _end(cls, value: str, info: ValidationInfo) -> str:
-        end = parse_time_of_day(value, allow_end_of_day=True)
-        start = info.data.get("start")
-        if start is not None and parse_time_of_day(start) >= end:
-            raise ValueError(f"{value!r} must be after start ({start})")
-        return value
 
 
 class DayScheduleIn(InputModel):
@@ -163,14 +164,6 @@ class AvailabilityIntervalIn(InputModel):
     dateStartInclusive: LocalDate
     dateEndInclusive: LocalDate | None = None
     hours: list[WorkingIntervalIn] = Field(default_factory=list, max_length=48)
-
-    @field_validator("dateEndInclusive")
-    @classmethod
-    def _ordered(cls, value: date | None, info: ValidationInfo) -> date | None:
-        first = info.data.get("dateStartInclusive")
-        if value is not None and first is not None and value < first:
-            raise ValueError(f"{value} is before dateStartInclusive ({first})")
-        return value
 
 
 class AvailabilityIntervalsIn(InputModel):
@@ -209,10 +202,10 @@ class ProfileIn(InputModel):
     """A new profile (SPEC §1); every field but `name` has a default."""
 
     name: Slug
-    durationMinutes: StrictInt = Field(30, ge=5, le=720)
+    durationMinutes: StrictInt = Field(30, ge=DURATION_MINUTES.lo, le=DURATION_MINUTES.hi)
     availabilityStep: Step = 30
-    bufferBetweenMinutes: StrictInt = Field(0, ge=0, le=240)
-    startAfterMinutes: StrictInt = Field(60, ge=0, le=525_600)
+    bufferBetweenMinutes: StrictInt = Field(0, ge=BUFFER_MINUTES.lo, le=BUFFER_MINUTES.hi)
+    startAfterMinutes: StrictInt = Field(60, ge=NOTICE_MINUTES.lo, le=NOTICE_MINUTES.hi)
     timeAvailableFor: Period = "P30D"
     startTime: Instant | None = None
     endTime: Instant | None = None
@@ -223,27 +216,27 @@ class ProfileIn(InputModel):
     startConference: StrictBool = False
     workHours: WorkHoursIn | None = None
     availabilityIntervals: AvailabilityIntervalsIn | None = None
-    maxBookingsPerDay: StrictInt | None = Field(None, ge=1, le=1000)
+    maxBookingsPerDay: StrictInt | None = Field(
+        None, ge=BOOKINGS_PER_DAY.lo, le=BOOKINGS_PER_DAY.hi
+    )
     active: StrictBool = True
     context: StrictStr = Field("", max_length=10_000)
-
-    @field_validator("endTime")
-    @classmethod
-    def _end_after_start(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
-        start = info.data.get("startTime")
-        if value is not None and start is not None and value <= start:
-            raise ValueError(f"{value.isoformat()} must be after startTime ({start.isoformat()})")
-        return value
 
 
 class ProfilePatch(ProfileIn):
     """A partial update: only the fields sent change; each is validated as on create."""
 
     name: Slug | None = None  # type: ignore[assignment]
-    durationMinutes: StrictInt | None = Field(None, ge=5, le=720)  # type: ignore[assignment]
+    durationMinutes: StrictInt | None = Field(  # type: ignore[assignment]
+        None, ge=DURATION_MINUTES.lo, le=DURATION_MINUTES.hi
+    )
     availabilityStep: Step | None = None  # type: ignore[assignment]
-    bufferBetweenMinutes: StrictInt | None = Field(None, ge=0, le=240)  # type: ignore[assignment]
-    startAfterMinutes: StrictInt | None = Field(None, ge=0, le=525_600)  # type: ignore[assignment]
+    bufferBetweenMinutes: StrictInt | None = Field(  # type: ignore[assignment]
+        None, ge=BUFFER_MINUTES.lo, le=BUFFER_MINUTES.hi
+    )
+    startAfterMinutes: StrictInt | None = Field(  # type: ignore[assignment]
+        None, ge=NOTICE_MINUTES.lo, le=NOTICE_MINUTES.hi
+    )
     timeAvailableFor: Period | None = None  # type: ignore[assignment]
     subject: StrictStr | None = Field(None, max_length=500)  # type: ignore[assignment]
     description: StrictStr | None = Field(None, max_length=10_000)  # type: ignore[assignment]
@@ -251,6 +244,10 @@ class ProfilePatch(ProfileIn):
     startConference: StrictBool | None = None  # type: ignore[assignment]
     active: StrictBool | None = None  # type: ignore[assignment]
     context: StrictStr | None = Field(None, max_length=10_000)  # type: ignore[assignment]
+    # Output-only fields, so a profile read by GET can be sent back as it is: a value equal
+    # to the stored one is ignored, another is refused as read-only.
+    id: StrictInt | None = None
+    schedulerLink: StrictStr | None = None
 
     @field_validator(
         "name",
@@ -273,19 +270,6 @@ class ProfilePatch(ProfileIn):
         if value is None:
             raise ValueError("may not be null")
         return value
-
-
-# Fields a client may set to null (meaning "none"); the others must hold a value when sent.
-NULLABLE_PROFILE_FIELDS = frozenset(
-    {
-        "startTime",
-        "endTime",
-        "openMeetingUrl",
-        "workHours",
-        "availabilityIntervals",
-        "maxBookingsPerDay",
-    }
-)
 
 
 class ProfileOut(OutputModel):
@@ -381,7 +365,7 @@ class MeetingIn(InputModel):
     schedulerInfo: SchedulerInfoIn | None = None
     name: StrictStr | None = Field(None, max_length=200)
     email: Email | None = None
-    # Values are checked by booking.validate_substitution, which names each bad key.
+    # Values are checked by services/bookings.validate_substitution, which names each bad key.
     substitutionData: dict[str, Any] | None = None
     groupXids: list[StrictStr] | None = Field(None, max_length=100)
     accountIds: list[StrictInt] | None = Field(None, max_length=100)
@@ -473,16 +457,6 @@ class ErrorBody(OutputModel):
 
 class ErrorOut(OutputModel):
     error: ErrorBody
-
-
-def page(records: list[Any], offset: int, total: int) -> dict[str, Any]:
-    """SPEC's list envelope."""
-    return {
-        "offset": offset,
-        "totalSize": total,
-        "done": offset + len(records) >= total,
-        "records": records,
-    }
 
 
 class MeetingQuery(BaseModel):

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 
+from scheduler.rules.intervals import merge
+
 DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 ALLOWED_STEPS = (5, 10, 15, 20, 30, 60)
 END_OF_DAY = 24 * 3600
@@ -78,8 +80,13 @@ def parse_time_of_day(text: str, *, allow_end_of_day: bool = False) -> int:
     return hours * 3600 + minutes * 60 + seconds
 
 
-def format_time_of_day(seconds: int) -> str:
-    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+def format_time_of_day(seconds: int, *, with_seconds: bool = True) -> str:
+    """Seconds after midnight as `HH:MM:SS` (the wire form) or `HH:MM` (for people); the end of
+    the day is `24:00`."""
+    if seconds >= END_OF_DAY:
+        return "24:00:00" if with_seconds else "24:00"
+    text = f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
+    return f"{text}:{seconds % 60:02d}" if with_seconds else text
 
 
 DayHours = tuple[tuple[int, int], ...]  # (start, end) seconds after local midnight
@@ -156,13 +163,7 @@ def window(
 
 def merge_day_hours(hours: Iterable[tuple[int, int]]) -> DayHours:
     """Merge overlapping or touching intervals of one day."""
-    merged: list[list[int]] = []
-    for start, end in sorted(h for h in hours if h[0] < h[1]):
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    return tuple((a, b) for a, b in merged)
+    return tuple(merge(hours))
 
 
 def hours_for_date(rules: Rules, day: date) -> DayHours:
@@ -176,18 +177,8 @@ def hours_for_date(rules: Rules, day: date) -> DayHours:
 def merge_busy(busy: Iterable[tuple[float, float]]) -> tuple[list[float], list[float]]:
     """Union of busy intervals (POSIX seconds) as parallel sorted start/end lists;
     zero-length intervals are dropped, touching ones joined."""
-    starts: list[float] = []
-    ends: list[float] = []
-    for s, e in sorted(busy):
-        if e <= s:
-            continue
-        if ends and s <= ends[-1]:
-            if e > ends[-1]:
-                ends[-1] = e
-        else:
-            starts.append(s)
-            ends.append(e)
-    return starts, ends
+    merged = merge(busy)
+    return [s for s, _ in merged], [e for _, e in merged]
 
 
 def free_slots(
@@ -198,16 +189,17 @@ def free_slots(
     end: datetime | None = None,
     bookings_per_day: Mapping[date, int] | None = None,
 ) -> list[tuple[datetime, datetime]]:
-    """All slots `[s, e)` of SPEC §3 inside the window, sorted by start.
+    """All slots `[s, e)` of SPEC §3 inside the window, sorted by start: the one entry point,
+    used by the service that answers requests and by every test alike.
 
     `busy` holds (start, end) POSIX seconds from every calendar and live booking of the
     account; `bookings_per_day` counts this profile's live bookings per local date.
     """
     lo, hi = window(rules, now, start, end)
-    return slots_in_window(rules, busy, lo, hi, bookings_per_day)
+    return _sweep(rules, busy, lo, hi, bookings_per_day)
 
 
-def slots_in_window(
+def _sweep(
     rules: Rules,
     busy: Iterable[tuple[float, float]],
     lo: datetime,
@@ -280,24 +272,6 @@ def _to_datetimes(
     return result
 
 
-def is_slot(
-    rules: Rules,
-    busy: Iterable[tuple[float, float]],
-    now: datetime,
-    slot_start: datetime,
-    slot_end: datetime,
-    bookings_per_day: Mapping[date, int] | None = None,
-) -> bool:
-    """Whether `[slot_start, slot_end)` is exactly one of the slots computed now."""
-    slot_start, slot_end = slot_start.astimezone(UTC), slot_end.astimezone(UTC)
-    slots = free_slots(
-        rules,
-        busy,
-        now,
-        slot_start - timedelta(days=1),
-        slot_end + timedelta(days=1),
-        bookings_per_day,
-    )
-    starts = [s for s, _ in slots]
-    k = bisect.bisect_left(starts, slot_start)
-    return k < len(slots) and slots[k] == (slot_start, slot_end)
+def instant_text(instant: datetime) -> str:
+    """An instant as people read it in messages: UTC, whole seconds, with `Z`."""
+    return instant.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")

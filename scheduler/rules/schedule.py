@@ -7,11 +7,12 @@ Pure functions: no Django. Errors name the exact field path, e.g.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from scheduler.availability import (
+from scheduler.rules.availability import (
     ALLOWED_STEPS,
     DAY_NAMES,
     DateOverride,
@@ -28,6 +29,64 @@ class RuleError(ValueError):
     def __init__(self, errors: Mapping[str, list[str]]):
         self.errors = dict(errors)
         super().__init__("; ".join(f"{k}: {', '.join(v)}" for k, v in self.errors.items()))
+
+
+@dataclass(frozen=True)
+class Limit:
+    """An inclusive range of whole numbers a profile field must lie in."""
+
+    lo: int
+    hi: int
+
+    def check(self, value: Any, field: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise RuleError({field: [f"{value!r} is not a whole number"]})
+        if not self.lo <= value <= self.hi:
+            raise RuleError({field: [f"{value} is not between {self.lo} and {self.hi}"]})
+        return value
+
+
+# The limits of a profile's numbers: the API schemas, the model's validators and its database
+# constraints all read them from here.
+DURATION_MINUTES = Limit(5, 720)
+BUFFER_MINUTES = Limit(0, 240)
+NOTICE_MINUTES = Limit(0, 525_600)
+BOOKINGS_PER_DAY = Limit(1, 1000)
+RESERVE_MINUTES = Limit(1, 7 * 24 * 60)
+# A horizon (or a query's intervalLength) longer than this would compute years of slots.
+MAX_HORIZON = "P2Y"
+_MAX_HORIZON = parse_period(MAX_HORIZON)
+# Calendar lengths differ by start date: a period is measured from each month's first day
+# of a four-year cycle (leap year included), and its longest length counts.
+_PERIOD_STARTS = tuple(datetime(2024 + k // 12, k % 12 + 1, 1) for k in range(48))
+
+
+def _longest(period: Any) -> float:
+    return max(
+        (start + period.date_part - start).total_seconds() + period.seconds
+        for start in _PERIOD_STARTS
+    )
+
+
+def check_horizon(value: Any, field: str = "timeAvailableFor") -> str:
+    """An ISO 8601 period no longer than MAX_HORIZON, compared by real calendar lengths (so
+    P24M and P1Y12M are as long as P2Y)."""
+    try:
+        period = parse_period(value if isinstance(value, str) else "")
+    except ValueError as exc:
+        raise RuleError({field: [str(exc)]}) from exc
+    if _longest(period) > _longest(_MAX_HORIZON):
+        raise RuleError({field: [f"{value!r} is longer than the maximum of {MAX_HORIZON}"]})
+    return value
+
+
+def check_active_period(
+    start: datetime | None, end: datetime | None, field: str = "endTime"
+) -> None:
+    """A profile's active period ends after it starts (either end may be open)."""
+    if start is not None and end is not None and end <= start:
+        when = start.isoformat().replace("+00:00", "Z")
+        raise RuleError({field: [f"must be after startTime ({when})"]})
 
 
 _ZONES: frozenset[str] | None = None
@@ -192,11 +251,7 @@ def normalize_availability_intervals(
 
 
 def validate_period(value: Any, field: str = "timeAvailableFor") -> str:
-    try:
-        parse_period(str(value))
-    except ValueError as exc:
-        raise RuleError({field: [str(exc)]}) from exc
-    return str(value)
+    return check_horizon(value if isinstance(value, str) else str(value), field)
 
 
 def validate_step(value: Any, field: str = "availabilityStep") -> int:

@@ -7,35 +7,14 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
+
+from scheduler.api.errors import error_response
 
 logger = logging.getLogger(__name__)
 
-_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    429: "rate_limited",
-    500: "server_error",
-}
-
-
-def error_response(
-    status: int, message: str, code: str | None = None, fields: dict | None = None
-) -> JsonResponse:
-    """SPEC's error body: `{"error": {"code", "message", "fields"?}}`."""
-    body: dict = {"code": code or _CODES.get(status, "error"), "message": message}
-    if fields:
-        body["fields"] = fields
-    response = JsonResponse({"error": body}, status=status)
-    if status == 429:
-        response["Retry-After"] = "3600"
-    return response
+# Paths under /v1/ that only read: the API's index, its OpenAPI document and its docs page.
+READ_ONLY = frozenset({"/v1/", "/v1/openapi.json", "/v1/docs"})
 
 
 def _declared_length(request: HttpRequest) -> int | None:
@@ -63,6 +42,13 @@ class JsonApiErrorsMiddleware:
         return response
 
     def _answer(self, request: HttpRequest) -> HttpResponse:
+        if request.path in READ_ONLY and request.method not in ("GET", "HEAD"):
+            # Before CSRF could refuse it as a form post: the method is what is wrong here.
+            response = error_response(
+                405, f"Method {request.method} is not allowed on {request.path}"
+            )
+            response["Allow"] = "GET, HEAD"
+            return response
         if "\x00" in request.path:
             # No resource has a NUL in its name, and PostgreSQL refuses to compare one.
             return error_response(404, "No such resource")

@@ -1,0 +1,67 @@
+"""Free slots of a profile (SPEC §3), for the account and on the public endpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Query, Router
+
+from scheduler.api.access import own_profile, public_profile
+from scheduler.api.auth import AccountToken
+from scheduler.api.errors import ERRORS
+from scheduler.api.schemas import AvailabilityOut, MeetingQuery
+from scheduler.models import Profile
+from scheduler.rules import variables
+from scheduler.services import availability
+
+account = Router(auth=AccountToken(), tags=["Booking"])
+public = Router(tags=["Availability"])
+
+
+def availability_out(profile: Profile, query: MeetingQuery) -> dict[str, Any]:
+    """SPEC §3's answer for the window the query asks for."""
+    answer = availability.query(
+        profile,
+        time_min=query.timeMin,
+        time_max=query.timeMax,
+        from_date=query.fromDate,
+        interval_length=query.intervalLength,
+    )
+    found, limit, offset = answer.found, query.limit, query.offset
+    items = [{"start": s, "end": e} for s, e in found.slots[offset : offset + limit]]
+    fields = variables.additional_fields(profile.subject, profile.description, profile.location)
+    out: dict[str, Any] = {
+        "items": items,
+        "offset": offset,
+        "totalSize": len(found.slots),
+        "done": offset + len(items) >= len(found.slots),
+        "startTime": found.lo,
+        "endTime": found.hi,
+        "timeAvailableFor": profile.time_available_for,
+        "durationMinutes": profile.duration_minutes,
+        "availabilityStep": profile.availability_step,
+        "subject": profile.subject,
+        "additionalFields": [f.as_dict() for f in fields],
+    }
+    if answer.next_from_date is not None:
+        out["nextFromDate"] = answer.next_from_date
+    return out
+
+
+@account.get("/profiles/{id}/meeting", response={200: AvailabilityOut, **ERRORS}, exclude_none=True)
+def account_meeting_times(
+    request: HttpRequest, id: int, query: Query[MeetingQuery]
+) -> dict[str, Any]:
+    """Free slots; an inactive profile answers 200 with no items."""
+    return availability_out(own_profile(request, id), query)
+
+
+@public.get(
+    "/{handle}/{name}/meeting", response={200: AvailabilityOut, **ERRORS}, exclude_none=True
+)
+def public_meeting_times(
+    request: HttpRequest, handle: str, name: str, query: Query[MeetingQuery]
+) -> dict[str, Any]:
+    """Free slots of an active profile, no token needed; an inactive one is 404."""
+    return availability_out(public_profile(handle, name), query)

@@ -1,0 +1,90 @@
+"""The one builder of a booking's VEVENT: the invite mails, the `.ics` download and the event
+written to a CalDAV primary all carry the same event, so UID, SEQUENCE, times and text agree.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC
+
+import icalendar
+from django.utils import timezone
+
+from scheduler.models import Booking
+
+PRODID = "-//booking-service//scheduler//EN"
+
+
+class Method(enum.StrEnum):
+    """The iTIP method of a VCALENDAR (RFC 5546); a host calendar's copy has none."""
+
+    REQUEST = "request"
+    CANCEL = "cancel"
+    PUBLISH = "publish"
+
+
+def _address(email: str, name: str, **params: str) -> icalendar.vCalAddress:
+    address = icalendar.vCalAddress(f"mailto:{email}")
+    if name:
+        address.params["CN"] = icalendar.vText(name)
+    for key, value in params.items():
+        address.params[key] = icalendar.vText(value)
+    return address
+
+
+def fallback_subject(booking: Booking) -> str:
+    return f"Meeting with {booking.account.name}"
+
+
+def _status(booking: Booking, method: Method | None) -> str:
+    if method == Method.CANCEL or booking.status == Booking.Status.CANCELLED:
+        return "CANCELLED"
+    if booking.status == Booking.Status.RESERVED:
+        return "TENTATIVE"
+    return "CONFIRMED"
+
+
+def booking_event(booking: Booking, method: Method | None) -> icalendar.Event:
+    """The booking's VEVENT. UID is the booking's for its whole life; SEQUENCE is the booking's,
+    which every change raises. In a mail (`method` given) the invitee still has to answer;
+    on the host's own calendar (`method=None`) they have accepted by booking."""
+    account = booking.account
+    now = timezone.now().astimezone(UTC)
+    event = icalendar.Event()
+    event.add("uid", booking.uid)
+    event.add("dtstamp", now)
+    event.add("dtstart", booking.start.astimezone(UTC))
+    event.add("dtend", booking.end.astimezone(UTC))
+    event.add("created", booking.created_at.astimezone(UTC))
+    event.add("last-modified", (booking.updated_at or now).astimezone(UTC))
+    event.add("summary", booking.subject or fallback_subject(booking))
+    event.add("description", booking.description)
+    event.add("location", booking.location)
+    meeting = booking.meeting_url()
+    if meeting:
+        event.add("url", meeting)
+    event.add("organizer", _address(account.email, account.name))
+    if booking.email:
+        answer = {"PARTSTAT": "NEEDS-ACTION", "RSVP": "TRUE"}
+        if method is None:
+            answer = {"PARTSTAT": "ACCEPTED", "RSVP": "FALSE"}
+        attendee = _address(
+            booking.email, booking.name or booking.email, ROLE="REQ-PARTICIPANT", **answer
+        )
+        event.add("attendee", attendee)
+    event.add("sequence", booking.sequence)
+    event.add("status", _status(booking, method))
+    event.add("transp", "OPAQUE")
+    return event
+
+
+def booking_calendar(booking: Booking, method: Method | None) -> bytes:
+    """A VCALENDAR holding the booking's VEVENT, with `METHOD` when it is an iTIP message."""
+    cal = icalendar.Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    if method is not None:
+        cal.add("method", method.value.upper())
+    cal.add_component(booking_event(booking, method))
+    return cal.to_ical()

@@ -1,0 +1,67 @@
+"""Putting a booking on the account's primary calendar, or taking it off.
+
+The builtin calendar is a table in our own database, so it is written inside the booking's
+transaction. A CalDAV primary is another server: it is written by `sync_calendar`, a task
+queued after commit and retried with back-off.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+
+from django_tasks import task
+
+from scheduler import retries
+from scheduler.calendars import builtin, caldav
+from scheduler.models import Booking, Calendar
+
+logger = logging.getLogger(__name__)
+
+
+class Action(enum.StrEnum):
+    WRITE = "write"
+    REMOVE = "remove"
+
+
+def is_local(calendar: Calendar) -> bool:
+    """Whether writing to `calendar` is a database write (no I/O) rather than a server call."""
+    return calendar.kind != Calendar.Kind.CALDAV
+
+
+def apply(booking: Booking, action: Action) -> None:
+    calendar = booking.account.primary_calendar()
+    if calendar.kind == Calendar.Kind.CALDAV:
+        module = caldav
+    else:
+        module = builtin
+    if action == Action.REMOVE:
+        module.remove(calendar, booking)
+    else:
+        module.write(calendar, booking)
+
+
+@task()
+def sync_calendar(booking_id: int, action: str, sequence: int) -> str:
+    """Write the booking to (or remove it from) the primary calendar."""
+    booking = Booking.objects.select_related("account", "profile").filter(pk=booking_id).first()
+    if booking is None:
+        return "gone"
+    if booking.sequence > sequence:
+        return "superseded"
+    try:
+        apply(booking, Action(action))
+    except Exception as exc:  # noqa: BLE001 - any calendar failure is retried, never raised
+        logger.warning("calendar %s for booking %s failed: %s", action, booking_id, exc)
+        attempts = retries.attempts_so_far(booking, retries.CALENDAR) + 1
+        retried = retries.retry_later(sync_calendar, attempts, booking_id, action, sequence)
+        retries.record_attempt(
+            booking_id,
+            retries.CALENDAR,
+            ok=False,
+            error=f"{type(exc).__name__}: {exc}",
+            final=not retried,
+        )
+        return "retry" if retried else "failed"
+    retries.record_attempt(booking_id, retries.CALENDAR, ok=True, final=True)
+    return "done"

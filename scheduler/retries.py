@@ -1,0 +1,70 @@
+"""Retrying background work with back-off, and recording each attempt on the booking.
+
+Each delivery channel keeps its state on the booking (`mail_state`, `calendar_state`, their
+attempts and last error), so the host sees it in admin and in the API's `delivery`. With the
+database backend a failed attempt is queued again with `run_after`; the immediate backend
+(tests, tiny installs) cannot defer, so there a failure is final and marked `failed`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django_tasks import task_backends
+
+from scheduler.models import Booking, Delivery
+
+BACKOFF_SECONDS = (30, 120, 600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600)
+MAX_ATTEMPTS = len(BACKOFF_SECONDS) + 1
+
+
+@dataclass(frozen=True)
+class Channel:
+    """Where a channel keeps its delivery state on the booking."""
+
+    state: str
+    attempts: str
+    error: str
+
+
+MAIL = Channel("mail_state", "mail_attempts", "mail_error")
+CALENDAR = Channel("calendar_state", "calendar_attempts", "calendar_error")
+
+
+def can_defer() -> bool:
+    return bool(task_backends["default"].supports_defer)
+
+
+def retry_later(task: Any, attempts: int, *args: Any) -> bool:
+    """Queue `task(*args)` again after the back-off for `attempts`; False when it may not."""
+    if not can_defer() or attempts >= MAX_ATTEMPTS:
+        return False
+    delay = BACKOFF_SECONDS[min(attempts - 1, len(BACKOFF_SECONDS) - 1)]
+    task.using(run_after=timezone.now() + timedelta(seconds=delay)).enqueue(*args)
+    return True
+
+
+def attempts_so_far(booking: Booking, channel: Channel) -> int:
+    return int(getattr(booking, channel.attempts))
+
+
+def record_attempt(
+    booking_id: int, channel: Channel, *, ok: bool, error: str = "", final: bool
+) -> int:
+    """Store the outcome of one attempt; returns the attempt count."""
+    with transaction.atomic():
+        booking = Booking.objects.select_for_update().get(pk=booking_id)
+        attempts = attempts_so_far(booking, channel) + 1
+        setattr(booking, channel.attempts, attempts)
+        if ok:
+            setattr(booking, channel.state, Delivery.DONE)
+            setattr(booking, channel.error, "")
+        else:
+            setattr(booking, channel.error, error[:2000])
+            setattr(booking, channel.state, Delivery.FAILED if final else Delivery.PENDING)
+        booking.save(update_fields=[channel.attempts, channel.state, channel.error])
+        return attempts
