@@ -11,6 +11,7 @@ from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 
 from scheduler.models import Account, ApiToken, Booking, Calendar, Event, Profile
+from scheduler.services import availability
 from tests.factory import make_account, make_booking, make_event, make_profile
 
 pytestmark = pytest.mark.django_db
@@ -285,25 +286,65 @@ def test_profile_admin_rejects_bad_hours_naming_the_field(admin_client, rows):
     assert not Profile.objects.filter(name="bad").exists()
 
 
-def test_booking_add_refuses_overlap(admin_client, rows):
-    booking = rows[Booking]
+def _add_booking(admin_client, profile, start, **extra):
     data = {
-        "account": booking.account_id,
-        "profile": booking.profile_id,
-        "status": "confirmed",
-        "start_0": booking.start.strftime("%Y-%m-%d"),
-        "start_1": booking.start.strftime("%H:%M:%S"),
-        "end_0": booking.end.strftime("%Y-%m-%d"),
-        "end_1": booking.end.strftime("%H:%M:%S"),
+        "profile": profile.pk,
+        "start_0": start.strftime("%Y-%m-%d"),
+        "start_1": start.strftime("%H:%M:%S"),
         "name": "Bob",
         "email": "bob@example.com",
         "substitution_data": "{}",
-        "sequence": 0,
-        "created_at_0": "2026-03-01",
-        "created_at_1": "10:00:00",
+        **extra,
     }
-    page = admin_client.post(_url(Booking, "add"), data).content.decode()
-    assert "overlaps booking" in page
+    return admin_client.post(_url(Booking, "add"), data)
+
+
+def test_booking_add_refuses_a_taken_time(admin_client, rows):
+    booking = rows[Booking]
+    with time_machine.travel(NOW, tick=False):
+        page = _add_booking(admin_client, rows[Profile], booking.start).content.decode()
+    assert "Not a free time of" in page
+    assert Booking.objects.count() == 1
+
+
+def test_booking_add_refuses_a_time_outside_the_hours(admin_client, rows):
+    sunday_night = datetime(2026, 3, 8, 23, tzinfo=UTC)
+    with time_machine.travel(NOW, tick=False):
+        page = _add_booking(admin_client, rows[Profile], sunday_night).content.decode()
+    assert "Not a free time of" in page
+    assert Booking.objects.count() == 1
+
+
+def test_booking_add_books_through_the_service_like_the_api(
+    admin_client, rows, mailoutbox, django_capture_on_commit_callbacks
+):
+    """Same checks, same invite, same calendar event as a booking made through the API."""
+    profile = rows[Profile]
+    with (
+        time_machine.travel(NOW, tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        start, end = availability.compute(profile).slots[0]
+        response = _add_booking(
+            admin_client, profile, start, substitution_data='{"company": "Acme"}'
+        )
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    made = Booking.objects.exclude(pk=rows[Booking].pk).get()
+    assert (made.start, made.end, made.status) == (start, end, Booking.Status.CONFIRMED)
+    assert made.subject == "Intro with Acme" and made.account == profile.account
+    assert Event.objects.get(booking=made).start == start
+    invite = next(m for m in mailoutbox if m.to == ["bob@example.com"])
+    assert any("method=REQUEST" in mime for _, mime in invite.alternatives)
+
+
+def test_booking_add_names_bad_variables(admin_client, rows):
+    profile = rows[Profile]
+    with time_machine.travel(NOW, tick=False):
+        start, _ = availability.compute(profile).slots[0]
+        page = _add_booking(
+            admin_client, profile, start, substitution_data='{"nope": "x"}'
+        ).content.decode()
+    assert "substitutionData.nope" in page
     assert Booking.objects.count() == 1
 
 

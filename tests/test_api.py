@@ -415,7 +415,7 @@ def test_oversized_body_is_413(api):
 
 
 def test_unexpected_exception_is_json_500(api, monkeypatch):
-    from scheduler import api as api_module
+    from scheduler.api import profiles as api_module
 
     def boom(*args, **kwargs):
         raise RuntimeError("database on fire")

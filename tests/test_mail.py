@@ -207,7 +207,7 @@ def test_smtp_outage_is_retried_by_the_db_worker(transactional_db, client, smtp)
 def test_a_retry_after_a_partial_failure_sends_only_what_did_not_go_out(
     db, client, smtp, django_capture_on_commit_callbacks
 ):
-    from scheduler import tasks
+    from scheduler import invites
 
     profile = open_profile()
     start, _ = first_slot(profile)
@@ -220,7 +220,7 @@ def test_a_retry_after_a_partial_failure_sends_only_what_did_not_go_out(
     assert booking.mail_sent == ["request:0:invitee"]
 
     smtp.refused.clear()
-    assert tasks.deliver_mail.call(booking.pk, "request", booking.sequence) == "sent"
+    assert invites.deliver_mail.call(booking.pk, "request", booking.sequence) == "sent"
     booking.refresh_from_db()
     assert booking.mail_state == Delivery.DONE
     assert len(to(smtp.messages, "bea@example.com")) == 1  # not sent twice

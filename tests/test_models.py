@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from scheduler.models import Account, ApiToken, Booking, Calendar, Event, Profile, hash_token
+from scheduler.services import calendars
 from tests.factory import make_account, make_booking, make_profile
 
 pytestmark = pytest.mark.django_db
@@ -119,13 +120,10 @@ def test_account_zone_and_handle():
 
 
 def test_calendar_kind_and_role_rules():
-    account = make_account()
-    with pytest.raises(ValidationError, match="read-only"):
-        Calendar(account=account, kind="ics", role="primary", url="https://x.example/a.ics").clean()
-    with pytest.raises(ValidationError, match="only be the primary"):
-        Calendar(account=account, kind="builtin", role="busy").clean()
-    with pytest.raises(ValidationError, match="needs a URL"):
-        Calendar(account=account, kind="caldav", role="busy").clean()
+    """The one place these live is the calendar service; admin and the API both call it."""
+    assert "read-only" in calendars.check("ics", "primary", "https://x.example/a.ics")["role"][0]
+    assert "only be 'primary'" in calendars.check("builtin", "busy", "")["role"][0]
+    assert "needs one" in calendars.check("caldav", "busy", "")["url"][0]
 
 
 # --- database constraints ----------------------------------------------------------------

@@ -14,7 +14,7 @@ from ninja import NinjaAPI
 from ninja.renderers import JSONRenderer
 from ninja.responses import NinjaJSONEncoder
 
-from scheduler.api import availability, bookings, calendars, errors, profiles
+from scheduler.api import availability, bookings, calendars, errors, profiles, routers
 
 
 class UtcEncoder(NinjaJSONEncoder):
@@ -41,7 +41,7 @@ api = NinjaAPI(
     docs_decorator=require_safe,
 )
 errors.install(api)
-for account_router in (profiles.router, availability.account, bookings.account, calendars.router):
-    api.add_router("/book/account", account_router)
-api.add_router("/book", availability.public)
-api.add_router("/book", bookings.public)
+# The modules above have added their operations to the two routers.
+AREAS = (profiles, availability, bookings, calendars)
+api.add_router("/book/account", routers.account)
+api.add_router("/book", routers.public)

@@ -5,18 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Query, Router
+from ninja import Query
 
 from scheduler.api.access import own_profile, public_profile
-from scheduler.api.auth import AccountToken
 from scheduler.api.errors import ERRORS
+from scheduler.api.routers import account, public
 from scheduler.api.schemas import AvailabilityOut, MeetingQuery
 from scheduler.models import Profile
 from scheduler.rules import variables
 from scheduler.services import availability
-
-account = Router(auth=AccountToken(), tags=["Booking"])
-public = Router(tags=["Availability"])
 
 
 def availability_out(profile: Profile, query: MeetingQuery) -> dict[str, Any]:

@@ -7,12 +7,12 @@ from typing import Any, Literal
 
 from django.conf import settings
 from django.http import HttpRequest
-from ninja import Query, Router, Status
+from ninja import Query, Status
 
 from scheduler import ratelimit
 from scheduler.api.access import own_booking, own_profile, public_profile
-from scheduler.api.auth import AccountToken
 from scheduler.api.errors import ERRORS, ApiError
+from scheduler.api.routers import account, public
 from scheduler.api.schemas import (
     MAX_OFFSET,
     BookingCreatedOut,
@@ -28,8 +28,6 @@ from scheduler.models import Booking, Profile
 from scheduler.rules.schedule import RESERVE_MINUTES
 from scheduler.services import bookings
 
-account = Router(auth=AccountToken(), tags=["Booking"])
-public = Router(tags=["Availability"])
 OK = {"status": "Ok"}
 
 

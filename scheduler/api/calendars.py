@@ -5,21 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Query, Router, Status
+from ninja import Query, Status
 
 from scheduler.api.access import own_calendar
-from scheduler.api.auth import AccountToken
 from scheduler.api.errors import ERRORS
+from scheduler.api.routers import account
 from scheduler.api.schemas import MAX_OFFSET, CalendarIn, CalendarOut, CalendarPage, StatusOk
 from scheduler.api.serializers import calendar_out, page
 from scheduler.models import Calendar
 from scheduler.services import calendars
 
-router = Router(auth=AccountToken(), tags=["Booking"])
 OK = {"status": "Ok"}
 
 
-@router.get("/calendars", response={200: CalendarPage, **ERRORS}, exclude_none=True)
+@account.get("/calendars", response={200: CalendarPage, **ERRORS}, exclude_none=True)
 def list_calendars(
     request: HttpRequest,
     limit: int = Query(50, ge=1, le=200),
@@ -32,7 +31,7 @@ def list_calendars(
     return page(records, offset, rows.count())
 
 
-@router.post("/calendars", response={201: CalendarOut, **ERRORS}, exclude_none=True)
+@account.post("/calendars", response={201: CalendarOut, **ERRORS}, exclude_none=True)
 def create_calendar(request: HttpRequest, payload: CalendarIn) -> Status:
     """Add a calendar; a new primary replaces the old one (see the README, API section)."""
     calendar = calendars.add(
@@ -47,7 +46,7 @@ def create_calendar(request: HttpRequest, payload: CalendarIn) -> Status:
     return Status(201, calendar_out(calendar))
 
 
-@router.delete("/calendars/{id}", response={200: StatusOk, **ERRORS})
+@account.delete("/calendars/{id}", response={200: StatusOk, **ERRORS})
 def delete_calendar(request: HttpRequest, id: int) -> dict[str, str]:
     """Remove a calendar; without a primary the builtin one becomes primary again."""
     calendars.remove(own_calendar(request, id))

@@ -13,8 +13,8 @@ from scheduler.api.errors import error_response
 
 logger = logging.getLogger(__name__)
 
-# Paths under /v1/ that only read: the API's index, its OpenAPI document and its docs page.
-READ_ONLY = frozenset({"/v1/", "/v1/openapi.json", "/v1/docs"})
+# Paths under /v1/ that only read: the OpenAPI document and its docs page.
+READ_ONLY = frozenset({"/v1/openapi.json", "/v1/docs"})
 
 
 def _declared_length(request: HttpRequest) -> int | None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Query, Router, Status
+from ninja import Query, Status
 
 from scheduler.api.access import own_profile
-from scheduler.api.auth import AccountToken
 from scheduler.api.errors import ERRORS, ApiError
+from scheduler.api.routers import account
 from scheduler.api.schemas import (
     MAX_OFFSET,
     ProfileIn,
@@ -24,7 +24,6 @@ from scheduler.models import Profile
 from scheduler.rules.schedule import default_work_hours
 from scheduler.services import profiles
 
-router = Router(auth=AccountToken(), tags=["Booking"])
 OK = {"status": "Ok"}
 # Fields a GET answers but nobody sets; sent back unchanged they are ignored.
 OUTPUT_ONLY = ("id", "schedulerLink")
@@ -41,13 +40,13 @@ def _changes(payload: ProfileIn, sent: set[str]) -> dict[str, Any]:
     return changes
 
 
-@router.get("/workHours", response={200: WorkHoursOut, **ERRORS}, exclude_none=True)
+@account.get("/workHours", response={200: WorkHoursOut, **ERRORS}, exclude_none=True)
 def work_hours(request: HttpRequest) -> dict[str, Any]:
     """The account's default week: Monday–Friday 09:00–17:00 in its time zone."""
     return default_work_hours(request.auth.timezone)
 
 
-@router.get("/profiles", response={200: ProfilePage, **ERRORS}, exclude_none=True)
+@account.get("/profiles", response={200: ProfilePage, **ERRORS}, exclude_none=True)
 def list_profiles(
     request: HttpRequest,
     limit: int = Query(50, ge=1, le=200),
@@ -58,18 +57,18 @@ def list_profiles(
     return page(records, offset, rows.count())
 
 
-@router.post("/profiles", response={201: ProfileOut, **ERRORS}, exclude_none=True)
+@account.post("/profiles", response={201: ProfileOut, **ERRORS}, exclude_none=True)
 def create_profile(request: HttpRequest, payload: ProfileIn) -> Status:
     profile = profiles.create(request.auth, _changes(payload, set(ProfileIn.model_fields)))
     return Status(201, profile_out(profile))
 
 
-@router.get("/profiles/{id}", response={200: ProfileOut, **ERRORS}, exclude_none=True)
+@account.get("/profiles/{id}", response={200: ProfileOut, **ERRORS}, exclude_none=True)
 def get_profile(request: HttpRequest, id: int) -> dict[str, Any]:
     return profile_out(own_profile(request, id))
 
 
-@router.patch("/profiles/{id}", response={200: StatusOk, **ERRORS})
+@account.patch("/profiles/{id}", response={200: StatusOk, **ERRORS})
 def update_profile(request: HttpRequest, id: int, payload: ProfilePatch) -> dict[str, str]:
     profile = own_profile(request, id)
     sent = set(payload.model_fields_set)
@@ -85,7 +84,7 @@ def update_profile(request: HttpRequest, id: int, payload: ProfilePatch) -> dict
     return OK
 
 
-@router.delete("/profiles/{id}", response={200: StatusOk, **ERRORS})
+@account.delete("/profiles/{id}", response={200: StatusOk, **ERRORS})
 def delete_profile(request: HttpRequest, id: int) -> dict[str, str]:
     profiles.delete(own_profile(request, id))
     return OK

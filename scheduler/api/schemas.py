@@ -34,7 +34,11 @@ from scheduler.rules.schedule import (
     DURATION_MINUTES,
     NOTICE_MINUTES,
     RuleError,
+    check_active_period,
+    check_date_range,
+    check_end,
     check_horizon,
+    check_start,
     is_timezone,
 )
 
@@ -140,11 +144,25 @@ assert tuple(DayOfWeek.__args__) == DAY_NAMES  # type: ignore[attr-defined]
 
 
 class WorkingIntervalIn(InputModel):
-    """The shape of an interval; its times and their order are checked by the one validator
-    of weekly hours and overrides (rules/schedule.py), called by services/profiles.py."""
+    """Times and their order are checked by the rules of rules/schedule.py (the ones the
+    profile service applies), here too so that one request reports every bad field at once."""
 
     start: TimeOfDay
     end: TimeOfDay
+
+    @field_validator("start")
+    @classmethod
+    def _start(cls, value: str) -> str:
+        check_start(value)
+        return value
+
+    @field_validator("end")
+    @classmethod
+    def _end(cls, value: str, info: ValidationInfo) -> str:
+        start = info.data.get("start")
+        if start is not None:
+            check_end(check_start(start), value)
+        return value
 
 
 class DayScheduleIn(InputModel):
@@ -164,6 +182,14 @@ class AvailabilityIntervalIn(InputModel):
     dateStartInclusive: LocalDate
     dateEndInclusive: LocalDate | None = None
     hours: list[WorkingIntervalIn] = Field(default_factory=list, max_length=48)
+
+    @field_validator("dateEndInclusive")
+    @classmethod
+    def _ordered(cls, value: date | None, info: ValidationInfo) -> date | None:
+        first = info.data.get("dateStartInclusive")
+        if value is not None and first is not None:
+            check_date_range(first, value)
+        return value
 
 
 class AvailabilityIntervalsIn(InputModel):
@@ -221,6 +247,17 @@ class ProfileIn(InputModel):
     )
     active: StrictBool = True
     context: StrictStr = Field("", max_length=10_000)
+
+    @field_validator("endTime")
+    @classmethod
+    def _end_after_start(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        # The rule itself lives in rules/schedule.py; checked here too so that one request
+        # reports every bad field at once.
+        try:
+            check_active_period(info.data.get("startTime"), value)
+        except RuleError as exc:
+            raise ValueError(exc.errors["endTime"][0]) from None
+        return value
 
 
 class ProfilePatch(ProfileIn):

@@ -75,7 +75,9 @@ def check_horizon(value: Any, field: str = "timeAvailableFor") -> str:
         period = parse_period(value if isinstance(value, str) else "")
     except ValueError as exc:
         raise RuleError({field: [str(exc)]}) from exc
-    if _longest(period) > _longest(_MAX_HORIZON):
+    rough_days = period.years * 366 + period.months * 31 + period.weeks * 7 + period.days
+    # Far too long is refused before any date arithmetic, which would overflow.
+    if rough_days > 2 * 366 * 2 or _longest(period) > _longest(_MAX_HORIZON):
         raise RuleError({field: [f"{value!r} is longer than the maximum of {MAX_HORIZON}"]})
     return value
 
@@ -121,6 +123,25 @@ def default_work_hours(timezone: str | None = None) -> dict[str, Any]:
     return out
 
 
+def check_start(text: Any) -> int:
+    """An interval's start as seconds after midnight; ValueError saying why not."""
+    return parse_time_of_day(str(text))
+
+
+def check_end(start: int, text: Any) -> int:
+    """An interval's end (24:00 allowed), after its start; ValueError saying why not."""
+    end = parse_time_of_day(str(text), allow_end_of_day=True)
+    if start >= end:
+        raise ValueError(f"must be after start ({format_time_of_day(start)})")
+    return end
+
+
+def check_date_range(first: date, last: date) -> None:
+    """An override's last date is not before its first; ValueError saying why not."""
+    if last < first:
+        raise ValueError("must not be before dateStartInclusive")
+
+
 def _intervals(value: Any, path: str, errors: dict[str, list[str]]) -> list[dict[str, str]]:
     if not isinstance(value, list):
         errors.setdefault(path, []).append("must be a list of {start, end}")
@@ -135,19 +156,14 @@ def _intervals(value: Any, path: str, errors: dict[str, list[str]]) -> list[dict
         for key in sorted(extra):
             errors.setdefault(f"{here}.{key}", []).append("unknown field")
         try:
-            start = parse_time_of_day(str(item.get("start", "")))
+            start = check_start(item.get("start", ""))
         except ValueError as exc:
             errors.setdefault(f"{here}.start", []).append(str(exc))
             continue
         try:
-            end = parse_time_of_day(str(item.get("end", "")), allow_end_of_day=True)
+            end = check_end(start, item.get("end", ""))
         except ValueError as exc:
             errors.setdefault(f"{here}.end", []).append(str(exc))
-            continue
-        if start >= end:
-            errors.setdefault(f"{here}.end", []).append(
-                f"must be after start ({format_time_of_day(start)})"
-            )
             continue
         out.append({"start": format_time_of_day(start), "end": format_time_of_day(end)})
     return out
@@ -232,11 +248,12 @@ def normalize_availability_intervals(
             errors,
         )
         hours = _intervals(item.get("hours", []), f"{here}.hours", errors)
-        if first and last and last < first:
-            errors.setdefault(f"{here}.dateEndInclusive", []).append(
-                "must not be before dateStartInclusive"
-            )
-            continue
+        if first and last:
+            try:
+                check_date_range(first, last)
+            except ValueError as exc:
+                errors.setdefault(f"{here}.dateEndInclusive", []).append(str(exc))
+                continue
         if first and last:
             out.append(
                 {
