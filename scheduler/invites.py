@@ -8,7 +8,6 @@ notice, and `deliver_mail` is the retried task around it.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,8 +19,6 @@ from django_tasks import task
 from scheduler import retries
 from scheduler.calendars.ical import Method, booking_calendar, fallback_subject
 from scheduler.models import Booking
-
-logger = logging.getLogger(__name__)
 
 # Which templates each mail uses: (invitee kind, host kind) per iTIP method.
 _KINDS = {Method.REQUEST: ("invite", "host_notice"), Method.CANCEL: ("cancel", "host_cancel")}
@@ -144,19 +141,11 @@ def deliver_mail(booking_id: int, method: str, sequence: int) -> str:
         return "gone"
     if booking.sequence > sequence:
         return "superseded"  # a newer change sent its own message
-    try:
-        send_booking_mail(booking, method)
-    except Exception as exc:  # noqa: BLE001 - any mail failure is retried, never raised
-        logger.warning("mail for booking %s failed: %s", booking_id, exc)
-        attempts = retries.attempts_so_far(booking, retries.MAIL) + 1
-        retried = retries.retry_later(deliver_mail, attempts, booking_id, method, sequence)
-        retries.record_attempt(
-            booking_id,
-            retries.MAIL,
-            ok=False,
-            error=f"{type(exc).__name__}: {exc}",
-            final=not retried,
-        )
-        return "retry" if retried else "failed"
-    retries.record_attempt(booking_id, retries.MAIL, ok=True, final=True)
-    return "sent"
+    return retries.attempt(
+        deliver_mail,
+        retries.MAIL,
+        booking,
+        (booking_id, method, sequence),
+        lambda: send_booking_mail(booking, method),
+        done="sent",
+    )

@@ -8,6 +8,8 @@ database backend a failed attempt is queued again with `run_after`; the immediat
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -17,6 +19,8 @@ from django.utils import timezone
 from django_tasks import task_backends
 
 from scheduler.models import Booking, Delivery
+
+logger = logging.getLogger(__name__)
 
 BACKOFF_SECONDS = (30, 120, 600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600)
 MAX_ATTEMPTS = len(BACKOFF_SECONDS) + 1
@@ -68,3 +72,27 @@ def record_attempt(
             setattr(booking, channel.state, Delivery.FAILED if final else Delivery.PENDING)
         booking.save(update_fields=[channel.attempts, channel.state, channel.error])
         return attempts
+
+
+def attempt(
+    task: Any,
+    channel: Channel,
+    booking: Booking,
+    args: tuple[Any, ...],
+    work: Callable[[], None],
+    *,
+    done: str = "done",
+) -> str:
+    """Run one attempt of `task(*args)` for `booking`: record it, and on failure queue the
+    next attempt after the back-off. Any failure is retried or recorded, never raised."""
+    try:
+        work()
+    except Exception as exc:  # noqa: BLE001 - every failure is retried or recorded
+        logger.warning("%s for booking %s failed: %s", task.name, booking.pk, exc)
+        attempts = attempts_so_far(booking, channel) + 1
+        retried = retry_later(task, attempts, *args)
+        error = f"{type(exc).__name__}: {exc}"
+        record_attempt(booking.pk, channel, ok=False, error=error, final=not retried)
+        return "retry" if retried else "failed"
+    record_attempt(booking.pk, channel, ok=True, final=True)
+    return done

@@ -15,6 +15,7 @@ import requests
 from scheduler.models import Booking
 from scheduler.rules.availability import DAY_NAMES
 from tests.factory import make_account, make_profile, make_token
+from tests.fixtures.servers import first_slot
 
 CLIENTS = 50
 ALL_DAY = {
@@ -26,16 +27,6 @@ ALL_DAY = {
 }
 
 pytestmark = pytest.mark.slow
-
-
-def _first_slot(base: str, token: str, profile_id: int) -> dict[str, str]:
-    response = requests.get(
-        f"{base}/v1/book/account/profiles/{profile_id}/meeting?limit=1",
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=10,
-    )
-    response.raise_for_status()
-    return response.json()["items"][0]
 
 
 def _race(base: str, token: str, attempts: list[tuple[int, dict[str, str]]]) -> Counter:
@@ -64,7 +55,7 @@ def test_fifty_clients_one_slot_one_booking(live_app):
     account = make_account()
     token = make_token(account)
     profile = make_profile(account, work_hours=ALL_DAY, start_after_minutes=0)
-    slot = _first_slot(live_app, token, profile.pk)
+    slot = first_slot(live_app, token, profile.pk)
 
     statuses = _race(live_app, token, [(profile.pk, slot)] * CLIENTS)
 
@@ -77,8 +68,8 @@ def test_overlapping_slots_of_two_profiles_give_one_booking(live_app):
     token = make_token(account)
     short = make_profile(account, work_hours=ALL_DAY, duration_minutes=30, availability_step=60)
     long = make_profile(account, work_hours=ALL_DAY, duration_minutes=60, availability_step=60)
-    slot = _first_slot(live_app, token, long.pk)
-    half = {"start": slot["start"], "end": _first_slot(live_app, token, short.pk)["end"]}
+    slot = first_slot(live_app, token, long.pk)
+    half = {"start": slot["start"], "end": first_slot(live_app, token, short.pk)["end"]}
     assert half["start"] == slot["start"]  # both profiles offer a slot starting together
 
     attempts = [(short.pk, half) if n % 2 else (long.pk, slot) for n in range(CLIENTS)]

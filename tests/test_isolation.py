@@ -22,7 +22,7 @@ from scheduler.models import Booking, Calendar
 from scheduler.rules.availability import DAY_NAMES
 from tests.factory import make_account, make_profile, make_token
 from tests.fixtures.feeds import static
-from tests.fixtures.servers import server_env, start_gunicorn
+from tests.fixtures.servers import first_slot, server_env, start_gunicorn
 
 pytestmark = pytest.mark.slow
 
@@ -71,17 +71,6 @@ def _busy_feed(start: datetime, end: datetime) -> bytes:
     ).encode()
 
 
-def _first_slot(base: str, token: str, profile_id: int) -> dict:
-    """A slot a while ahead: the very first may start before a 10 s wait is over."""
-    answer = requests.get(
-        f"{base}/v1/book/account/profiles/{profile_id}/meeting?limit=4",
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=10,
-    )
-    answer.raise_for_status()
-    return answer.json()["items"][3]
-
-
 def _book(base: str, token: str, profile_id: int, time_: dict) -> requests.Response:
     return requests.post(
         f"{base}/v1/book/account/profiles/{profile_id}/meeting",
@@ -96,8 +85,9 @@ def test_a_slow_feed_never_holds_up_another_hosts_booking(app, feed_server):
     slow_token, other_token = make_token(slow_host), make_token(other_host)
     slow_profile = make_profile(slow_host, work_hours=ALL_DAY, start_after_minutes=0)
     other_profile = make_profile(other_host, work_hours=ALL_DAY, start_after_minutes=0)
-    slow_slot = _first_slot(app, slow_token, slow_profile.pk)  # before the feed exists
-    other_slot = _first_slot(app, other_token, other_profile.pk)
+    # Slots a while ahead: the first may start before a 10 s wait is over.
+    slow_slot = first_slot(app, slow_token, slow_profile.pk, 3)  # before the feed exists
+    other_slot = first_slot(app, other_token, other_profile.pk, 3)
     empty = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//tests//EN\r\nEND:VCALENDAR\r\n"
     url = feed_server.route("/slow.ics", _slow(empty, FEED_DELAY))
     Calendar.objects.create(account=slow_host, kind="ics", role="busy", url=url)

@@ -8,15 +8,12 @@ queued after commit and retried with back-off.
 from __future__ import annotations
 
 import enum
-import logging
 
 from django_tasks import task
 
 from scheduler import retries
 from scheduler.calendars import builtin, caldav
 from scheduler.models import Booking, Calendar
-
-logger = logging.getLogger(__name__)
 
 
 class Action(enum.StrEnum):
@@ -49,19 +46,10 @@ def sync_calendar(booking_id: int, action: str, sequence: int) -> str:
         return "gone"
     if booking.sequence > sequence:
         return "superseded"
-    try:
-        apply(booking, Action(action))
-    except Exception as exc:  # noqa: BLE001 - any calendar failure is retried, never raised
-        logger.warning("calendar %s for booking %s failed: %s", action, booking_id, exc)
-        attempts = retries.attempts_so_far(booking, retries.CALENDAR) + 1
-        retried = retries.retry_later(sync_calendar, attempts, booking_id, action, sequence)
-        retries.record_attempt(
-            booking_id,
-            retries.CALENDAR,
-            ok=False,
-            error=f"{type(exc).__name__}: {exc}",
-            final=not retried,
-        )
-        return "retry" if retried else "failed"
-    retries.record_attempt(booking_id, retries.CALENDAR, ok=True, final=True)
-    return "done"
+    return retries.attempt(
+        sync_calendar,
+        retries.CALENDAR,
+        booking,
+        (booking_id, action, sequence),
+        lambda: apply(booking, Action(action)),
+    )
