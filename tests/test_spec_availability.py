@@ -24,9 +24,9 @@ from django.test import override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.api.helpers import ApiClient, assert_error
 from tests.factory import make_account, make_booking, make_event, make_token
 from tests.fixtures.feeds import static
-from tests.test_api import Api, assert_error
 
 pytestmark = pytest.mark.django_db
 
@@ -200,7 +200,7 @@ class Host:
     def __init__(self, client, timezone: str = "UTC", handle: str | None = None):
         kw = {"handle": handle} if handle else {}
         self.account = make_account(timezone=timezone, **kw)
-        self.api = Api(client, make_token(self.account))
+        self.api = ApiClient(client, make_token(self.account))
         self.client = client
 
     def profile(self, **fields: Any) -> tuple[int, dict[str, Any]]:
