@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
@@ -16,6 +17,10 @@ from scheduler.models import Account, ApiToken, Booking, Profile
 from tests.factory import make_account
 
 pytestmark = pytest.mark.django_db
+
+# seed_demo books from the free slots of "now": a fixed Monday morning, so what it makes does
+# not depend on today's date.
+SEED_NOW = datetime(2030, 1, 7, 8, 0, tzinfo=UTC)
 
 
 def run(*args: str, **kw) -> str:
@@ -74,7 +79,13 @@ def _field(out: str, label: str) -> str:
     return match.group(1).strip()
 
 
-def test_seed_demo_is_idempotent_and_prints_what_to_use(settings, monkeypatch):
+@pytest.fixture
+def frozen():
+    with time_machine.travel(SEED_NOW, tick=False) as traveller:
+        yield traveller
+
+
+def test_seed_demo_is_idempotent_and_prints_what_to_use(frozen, settings, monkeypatch):
     monkeypatch.delenv("DEMO_ADMIN_PASSWORD", raising=False)
     first = run("seed_demo")
     counts = (Account.objects.count(), Profile.objects.count(), Booking.objects.count())
@@ -102,7 +113,17 @@ def test_seed_demo_is_idempotent_and_prints_what_to_use(settings, monkeypatch):
     assert account.tokens.filter(name="demo").count() == 2
 
 
-def test_seed_demo_bookings_are_real_future_bookings(monkeypatch):
+def test_seed_demo_makes_its_bookings_once_and_says_so(frozen):
+    first = run("seed_demo")
+    made = re.search(r"^Demo bookings:  (\d+) made$", first, re.MULTILINE)
+    assert made and int(made.group(1)) > 0, first
+    assert Booking.objects.count() == int(made.group(1))
+    second = run("seed_demo")
+    assert re.search(r"^Demo bookings:  none made\b", second, re.MULTILINE), second
+    assert Booking.objects.count() == int(made.group(1))
+
+
+def test_seed_demo_bookings_are_real_future_bookings(frozen, monkeypatch):
     run("seed_demo")
     account = Account.objects.get(handle="demo")
     bookings = list(Booking.objects.filter(account=account))
@@ -126,7 +147,7 @@ def _fields(profile: Profile) -> list[dict]:
     return [f.as_dict() for f in found]
 
 
-def test_seed_demo_uses_the_given_admin_password(monkeypatch):
+def test_seed_demo_uses_the_given_admin_password(frozen, monkeypatch):
     monkeypatch.setenv("DEMO_ADMIN_PASSWORD", "correct-horse-battery")
     out = run("seed_demo")
     assert _field(out, "Admin login") == "admin / correct-horse-battery"
