@@ -42,6 +42,10 @@ class JsonApiErrorsMiddleware:
         return response
 
     def _answer(self, request: HttpRequest) -> HttpResponse:
+        if request.path == "/v1/":
+            # Not a resource; answered here, before the public pages' CSRF check could
+            # answer a form post to a handle "v1" (a reserved word) with 403.
+            return error_response(404, "No such resource: /v1/")
         if request.path in READ_ONLY and request.method not in ("GET", "HEAD"):
             # Before CSRF could refuse it as a form post: the method is what is wrong here.
             response = error_response(

@@ -27,7 +27,7 @@ from pydantic import (
     field_validator,
 )
 
-from scheduler.rules.availability import DAY_NAMES
+from scheduler.rules.availability import DAY_NAMES, instant_text
 from scheduler.rules.schedule import (
     BOOKINGS_PER_DAY,
     BUFFER_MINUTES,
@@ -385,7 +385,7 @@ class MeetingTimeIn(InputModel):
     def _end_after_start(cls, value: datetime, info: ValidationInfo) -> datetime:
         start = info.data.get("start")
         if start is not None and value <= start:
-            raise ValueError(f"{value.isoformat()} must be after start ({start.isoformat()})")
+            raise ValueError(f"{instant_text(value)} must be after start ({instant_text(start)})")
         return value
 
 

@@ -18,6 +18,7 @@ from scheduler.rules.availability import (
     DateOverride,
     Rules,
     format_time_of_day,
+    instant_text,
     parse_period,
     parse_time_of_day,
 )
@@ -87,8 +88,7 @@ def check_active_period(
 ) -> None:
     """A profile's active period ends after it starts (either end may be open)."""
     if start is not None and end is not None and end <= start:
-        when = start.isoformat().replace("+00:00", "Z")
-        raise RuleError({field: [f"must be after startTime ({when})"]})
+        raise RuleError({field: [f"must be after startTime ({instant_text(start)})"]})
 
 
 _ZONES: frozenset[str] | None = None

@@ -79,21 +79,7 @@ def test_the_openapi_document_and_its_page_are_read_only_405_before_csrf(method,
     assert {m.strip() for m in response["Allow"].split(",")} >= {"GET", "HEAD"}
 
 
-@pytest.mark.parametrize(
-    "method",
-    [
-        "GET",
-        pytest.param(
-            "POST",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="production bug: /v1/ resolves to the public page of handle 'v1', "
-                "whose CSRF check answers 403 before its 404",
-            ),
-        ),
-        pytest.param("DELETE", marks=pytest.mark.xfail(strict=True, reason="the same bug")),
-    ],
-)
+@pytest.mark.parametrize("method", ["GET", "POST", "DELETE", "PUT"])
 def test_v1_itself_is_no_resource_for_a_client_that_enforces_csrf(method):
     response = ApiClient(Client(enforce_csrf_checks=True))(method, "/v1/")
     assert_error(response, 404, "not_found")

@@ -336,11 +336,6 @@ def test_start_time_must_be_before_end_time(api):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="production bug: rules/schedule.check_active_period writes startTime in the offset "
-    "it was sent with (+01:00), not in UTC with Z",
-)
 def test_an_end_time_message_writes_the_start_in_utc_with_z(api):
     body = {
         "name": "x",
