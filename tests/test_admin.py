@@ -380,3 +380,37 @@ def test_calendar_url_on_a_private_address_is_refused(admin_client, rows, settin
     settings.ALLOW_PRIVATE_CALENDAR_URLS = True
     assert admin_client.post(_url(Calendar, "add"), data).status_code == 302
     assert Calendar.objects.filter(url__contains="127.0.0.1").exists()
+
+
+# --- calendars follow the calendar service's rules, as in the API ---------------------------
+
+
+def test_a_new_primary_added_in_admin_replaces_the_builtin_one(admin_client, rows, settings):
+    settings.ALLOW_PRIVATE_CALENDAR_URLS = True
+    account = rows[Account]
+    builtin = account.primary_calendar()
+    data = _calendar_post(
+        rows[Calendar], name="Fastmail", role="primary", url="http://127.0.0.1:9/dav/"
+    )
+    assert admin_client.post(_url(Calendar, "add"), data).status_code == 302
+    primary = Calendar.objects.get(account=account, role="primary")
+    assert (primary.name, primary.kind) == ("Fastmail", "caldav")
+    assert not Calendar.objects.filter(pk=builtin.pk).exists()  # nothing left to read there
+
+
+def test_an_ics_feed_cannot_be_made_primary_in_admin(admin_client, rows):
+    data = _calendar_post(rows[Calendar], kind="ics", role="primary")
+    page = admin_client.post(_url(Calendar, "add"), data).content.decode()
+    assert "read-only" in page
+    assert not Calendar.objects.filter(kind="ics").exists()
+
+
+def test_the_builtin_primary_cannot_be_deleted_in_admin(admin_client, rows):
+    builtin = rows[Account].primary_calendar()
+    response = admin_client.post(_url(Calendar, "delete", builtin.pk), {"post": "yes"}, follow=True)
+    assert "add another primary to replace it" in response.content.decode()
+    assert Calendar.objects.filter(pk=builtin.pk).exists()
+    # A busy source goes as usual.
+    busy = rows[Calendar]
+    admin_client.post(_url(Calendar, "delete", busy.pk), {"post": "yes"})
+    assert not Calendar.objects.filter(pk=busy.pk).exists()

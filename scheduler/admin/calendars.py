@@ -65,6 +65,11 @@ class CalendarForm(forms.ModelForm):
                 self.add_error(field if field in self.fields else None, reasons)
         return data
 
+    def _get_validation_exclusions(self) -> set[str]:
+        # "One primary per account" (a constraint on `account`) is not an error here: the
+        # calendar service lets a new primary replace the old one, as the API does.
+        return {*super()._get_validation_exclusions(), "account"}
+
 
 def save_calendar(calendar: Calendar, form: forms.ModelForm) -> Calendar:
     """Save an admin form's calendar through the calendar service: a new primary replaces the
