@@ -295,7 +295,15 @@ def test_calendar_state_in_plain_words(admin_client, hosts):
     assert "Built-in: 0 event(s) stored here." in builtin.content.decode()
 
 
-def test_bookings_list_shows_local_times_and_filters_upcoming_and_past(admin_client, hosts):
+@pytest.fixture
+def at_now():
+    """The clock stopped at NOW from the start, so the login and `hosts`' bookings (three
+    days after "today") are made at NOW too, whatever today is."""
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def test_bookings_list_shows_local_times_and_filters_upcoming_and_past(at_now, admin_client, hosts):
     zone_account = make_account(handle="kat", timezone="Asia/Kathmandu")
     profile = make_profile(zone_account, name="zoned")
     past = make_booking(
@@ -303,10 +311,9 @@ def test_bookings_list_shows_local_times_and_filters_upcoming_and_past(admin_cli
         name="Past Person", email="past@example.com",
     )  # fmt: skip
     Booking.objects.filter(pk=past.pk).update(mail_state="failed", calendar_state="done")
-    with time_machine.travel(NOW, tick=False):
-        listing = admin_client.get(_url(Booking, "changelist")).content.decode()
-        upcoming = admin_client.get(_url(Booking, "changelist"), {"when": "upcoming"})
-        gone = admin_client.get(_url(Booking, "changelist"), {"when": "past"})
+    listing = admin_client.get(_url(Booking, "changelist")).content.decode()
+    upcoming = admin_client.get(_url(Booking, "changelist"), {"when": "upcoming"})
+    gone = admin_client.get(_url(Booking, "changelist"), {"when": "past"})
     # 2026-03-01 08:00 UTC is 13:45 in Kathmandu (+05:45).
     assert "Sun 01 Mar 2026 13:45–14:30 (Asia/Kathmandu)" in listing
     assert "mail FAILED · calendar written" in listing
@@ -383,7 +390,7 @@ def tour(transactional_db):
 def test_admin_tour_in_a_browser(live_server, tour, settings):
     from playwright.sync_api import expect, sync_playwright
 
-    from tests.e2e.conftest import CHROMIUM_ARGS, Shots
+    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, Shots
 
     settings.SITE_URL = live_server.url
     # The feed's copy is fresh and wide enough: the slot preview must not go to the network.
@@ -391,9 +398,7 @@ def test_admin_tour_in_a_browser(live_server, tour, settings):
     shots = Shots("admin_host")
     account, booking = tour["account"], tour["booking"]
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-        )
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(f"{live_server.url}/admin/login/")

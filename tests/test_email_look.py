@@ -87,7 +87,7 @@ def test_plain_text_labels_line_up(booking):
 def test_every_kind_reads_well_on_a_phone(booking):
     from playwright.sync_api import sync_playwright
 
-    from tests.e2e.conftest import ARTIFACTS, CHROMIUM_ARGS
+    from tests.e2e.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
     out = ARTIFACTS / "email"
     out.mkdir(parents=True, exist_ok=True)
@@ -95,9 +95,7 @@ def test_every_kind_reads_well_on_a_phone(booking):
     # second database connection.
     mails = {kind: rendered(kind, booking)[2] for kind in KINDS}
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-        )
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 360, "height": 640})
             for kind, html in mails.items():

@@ -1,19 +1,29 @@
-"""Browser fixtures: Debian's Chromium driven by Playwright, headless, one browser a module."""
+"""Browser fixtures: Debian's Chromium driven by Playwright, headless, one browser a module,
+and a clock that starts at the same instant in every run."""
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import time_machine
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls in the test
 # body are still plain synchronous calls, so its async-safety guard must be told so.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+# Monday 2030-01-07 08:10 UTC: most of a month of free days ahead (the tours click the second
+# free day of the month), winter time in the zones the tests name (St John's is UTC−03:30),
+# and ten minutes clear of a slot boundary.
+E2E_NOW = datetime(2030, 1, 7, 8, 10, tzinfo=UTC)
+# Debian's Chromium (DESIGN.md); CHROMIUM names another binary on a machine without it.
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -24,14 +34,23 @@ CHROMIUM_ARGS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def clock():
+    """The server's clock starts at E2E_NOW and then runs (tick=True), whatever today is.
+
+    time_machine patches the process's clock, so the live server's thread, which decides
+    availability, reads it too. The browser keeps its own clock; the pages do not read it.
+    """
+    with time_machine.travel(E2E_NOW, tick=True) as traveller:
+        yield traveller
+
+
 @pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-        )
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 
