@@ -1,4 +1,5 @@
-"""Under /v1/, every error is JSON in SPEC's shape, never Django's HTML page."""
+"""Under /v1/, every error is JSON in SPEC's shape, never Django's HTML page; bodies are JSON
+(anything else is 415, SPEC §2) and at most `API_MAX_BODY_BYTES` (413)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,16 @@ def _declared_length(request: HttpRequest) -> int | None:
     """The Content-Length header as a number; None when it is not a non-negative integer."""
     raw = request.META.get("CONTENT_LENGTH") or "0"
     return int(raw) if raw.isascii() and raw.isdigit() else None
+
+
+def _has_body(request: HttpRequest, length: int) -> bool:
+    return length > 0 or "HTTP_TRANSFER_ENCODING" in request.META
+
+
+def _is_json(request: HttpRequest) -> bool:
+    """`application/json`, in any case, with or without parameters such as `charset=utf-8`."""
+    media_type = (request.META.get("CONTENT_TYPE") or "").split(";", 1)[0]
+    return media_type.strip().lower() == "application/json"
 
 
 class JsonApiErrorsMiddleware:
@@ -64,6 +75,13 @@ class JsonApiErrorsMiddleware:
         if length > limit:
             # Refused before anything reads the body.
             return error_response(413, f"The request body is larger than {limit} bytes")
+        if _has_body(request, length) and not _is_json(request):
+            # A form or text/plain post (which a cross-site page can send without a CORS
+            # preflight) is refused whatever it holds; a request without a body needs no type.
+            declared = request.META.get("CONTENT_TYPE") or "none"
+            return error_response(
+                415, f"The request body must be application/json (Content-Type: {declared})"
+            )
         response = self.get_response(request)
         if response.status_code in (301, 308) and response.get("Location", "").endswith(
             request.path + "/"
