@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 BUILTINS = frozenset(
     {
@@ -24,8 +25,46 @@ BUILTINS = frozenset(
     }
 )
 
-# A variable: letters, digits and `_`, then an optional `:default` running to the `}}`.
-VARIABLE_RE = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*(?::(.*?))?\}\}", re.DOTALL)
+# The longest value an invitee may give a variable (SPEC §11), on every database alike.
+MAX_VALUE_LENGTH = 1000
+
+# The start of a variable: `{{`, a name of letters, digits and `_` (whitespace around it
+# allowed), then `}}` (no default) or `:` (a default running to the first `}}` after it).
+_HEAD = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*(\}\}|:)")
+
+
+class _Match(NamedTuple):
+    start: int
+    end: int
+    name: str
+    default: str | None
+
+
+def _variables(template: str) -> Iterator[_Match]:
+    """Every `{{var}}` / `{{var:default}}` in `template`, left to right, without overlaps.
+
+    Linear in the text's length (SPEC §11): a head cannot run past the next `{`, and the
+    closing `}}` a default looks for is remembered, so text such as `{{a:` repeated thousands
+    of times (no `}}` anywhere) is not scanned to its end once per `{{`, as a lazy `.*?`
+    under DOTALL would.
+    """
+    closing: int | None = None  # the first `}}` at or after the last place looked from
+    searched_from = 0
+    position = 0
+    while (head := _HEAD.search(template, position)) is not None:
+        if head.group(2) == "}}":
+            yield _Match(head.start(), head.end(), head.group(1), None)
+            position = head.end()
+            continue
+        after = head.end()
+        if closing is None or (closing != -1 and closing < after) or after < searched_from:
+            searched_from, closing = after, template.find("}}", after)
+        if closing == -1:
+            # No `}}` anywhere after: this head has no end; a later `{{name}}` still may.
+            position = head.start() + 1
+            continue
+        yield _Match(head.start(), closing + 2, head.group(1), template[after:closing])
+        position = closing + 2
 
 
 @dataclass(frozen=True)
@@ -50,11 +89,10 @@ def additional_fields(*templates: str) -> list[Field]:
     (subject, description, location). The first occurrence decides the default."""
     seen: dict[str, Field] = {}
     for template in templates:
-        for match in VARIABLE_RE.finditer(template or ""):
-            name, default = match.group(1), match.group(2)
-            if name in BUILTINS or name in seen:
+        for match in _variables(template or ""):
+            if match.name in BUILTINS or match.name in seen:
                 continue
-            seen[name] = Field(name, default)
+            seen[match.name] = Field(match.name, match.default)
     return list(seen.values())
 
 
@@ -77,21 +115,20 @@ def values_for(fields: list[Field], data: Mapping[str, str]) -> dict[str, str]:
 def render(template: str, values: Mapping[str, str], *, as_html: bool = False) -> str:
     """Replace each `{{var}}`; a value that is missing falls back to the variable's default.
     Plain text escapes nothing; HTML escapes the template text and every value."""
-
-    def replace(match: re.Match[str]) -> str:
-        name, default = match.group(1), match.group(2)
-        value = values.get(name)
-        if value is None:
-            value = default or ""
-        return html.escape(value) if as_html else value
-
-    if not as_html:
-        return VARIABLE_RE.sub(replace, template or "")
+    template = template or ""
+    escape = html.escape if as_html else _same
     pieces: list[str] = []
     last = 0
-    for match in VARIABLE_RE.finditer(template or ""):
-        pieces.append(html.escape(template[last : match.start()]))
-        pieces.append(replace(match))
-        last = match.end()
-    pieces.append(html.escape((template or "")[last:]))
+    for match in _variables(template):
+        value = values.get(match.name)
+        if value is None:
+            value = match.default or ""
+        pieces.append(escape(template[last : match.start]))
+        pieces.append(escape(value))
+        last = match.end
+    pieces.append(escape(template[last:]))
     return "".join(pieces)
+
+
+def _same(text: str) -> str:
+    return text
