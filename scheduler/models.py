@@ -402,9 +402,11 @@ class Booking(models.Model):
     name = models.CharField(max_length=200, blank=True)
     email = models.EmailField(blank=True)
     substitution_data = models.JSONField(default=dict, blank=True)
-    subject = models.CharField(max_length=1000, blank=True)
+    # Rendered from the profile's templates (500 characters) with values of up to 1,000 each,
+    # so unbounded: never truncated, and no overflow on PostgreSQL (SPEC §11).
+    subject = models.TextField(blank=True)
     description = models.TextField(blank=True)
-    location = models.CharField(max_length=1000, blank=True)
+    location = models.TextField(blank=True)
     conference_url = models.URLField(max_length=1000, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     uid = models.CharField(max_length=255, unique=True, default=new_uid, editable=False)
@@ -510,7 +512,7 @@ class Event(models.Model):
         Booking, null=True, blank=True, on_delete=models.CASCADE, related_name="event"
     )
     uid = models.CharField(max_length=255, default=new_uid)
-    summary = models.CharField(max_length=1000, blank=True)
+    summary = models.TextField(blank=True)  # a booking's whole subject (SPEC §11)
     start = models.DateTimeField()
     end = models.DateTimeField()
     transparent = models.BooleanField(default=False, help_text="Free time: does not block")
@@ -532,3 +534,16 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.summary or 'Busy'} {self.start:%Y-%m-%d %H:%M}"
+
+
+class PeriodicRun(models.Model):
+    """When a periodic job of the background workers runs next. A worker runs a job only after
+    moving `next_run_at` on with a conditional UPDATE, so it runs once per period however many
+    workers and hosts there are."""
+
+    name = models.CharField(max_length=100, unique=True)
+    next_run_at = models.DateTimeField(default=tz_now)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} (next {self.next_run_at:%Y-%m-%d %H:%M:%S})"

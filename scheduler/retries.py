@@ -11,12 +11,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django_tasks import task_backends
+from django_tasks import TaskResultStatus, task_backends
+from django_tasks_db.models import DBTaskResult
 
 from scheduler.models import Booking, Delivery
 
@@ -41,6 +43,20 @@ CALENDAR = Channel("calendar_state", "calendar_attempts", "calendar_error")
 
 def can_defer() -> bool:
     return bool(task_backends["default"].supports_defer)
+
+
+def enqueue(task: Any, *args: Any) -> None:
+    """Queue `task(*args)` as part of the current transaction.
+
+    With the database backend the task's row is written in the caller's transaction, so the
+    change and its background work commit together or not at all: nothing is lost when the
+    process dies right after commit or a second write would fail. The immediate backend runs
+    the task at once, so there it waits for the commit (a rolled-back change sends nothing).
+    """
+    if can_defer():
+        task.enqueue(*args)
+    else:
+        transaction.on_commit(lambda: task.enqueue(*args))
 
 
 def retry_later(task: Any, attempts: int, *args: Any) -> bool:
@@ -96,3 +112,28 @@ def attempt(
         return "retry" if retried else "failed"
     record_attempt(booking.pk, channel, ok=True, final=True)
     return done
+
+
+def requeue_abandoned(now: datetime | None = None) -> int:
+    """Tasks a worker claimed more than TASK_LEASE_SECONDS ago and never finished: the worker
+    died (kill -9, out of memory, a lost host). Queue them again for any worker; every task is
+    idempotent (sent mails are recorded per message, calendar writes go by UID)."""
+    now = now or timezone.now()
+    abandoned = DBTaskResult.objects.running().filter(
+        started_at__lt=now - timedelta(seconds=settings.TASK_LEASE_SECONDS)
+    )
+    count = abandoned.update(status=TaskResultStatus.READY, run_after=now, started_at=None)
+    if count:
+        logger.warning("queued %s task(s) again whose worker died", count)
+    return count
+
+
+def prune_finished(now: datetime | None = None) -> int:
+    """Delete finished task rows older than TASK_RETENTION_DAYS; the outcome that matters
+    is recorded on the booking itself."""
+    now = now or timezone.now()
+    old = DBTaskResult.objects.finished().filter(
+        finished_at__lt=now - timedelta(days=settings.TASK_RETENTION_DAYS)
+    )
+    deleted, _ = old.delete()
+    return deleted

@@ -122,8 +122,38 @@ def refresh_calendar(calendar_id: int) -> str:
     calendar = Calendar.objects.filter(pk=calendar_id).first()
     if calendar is None:
         return "gone"
-    refresh(calendar)
+    now = timezone.now()
+    if not _take_lease(calendar, now):
+        return "busy"  # another process is reading it right now; its copy will do
+    refresh(calendar, now)
     return "done"
+
+
+def refresh_due(now: datetime | None = None) -> int:
+    """Queue a read of every external calendar whose copy will be stale within a minute (or
+    that was never read), so requests find fresh copies instead of reading themselves.
+    Calendars that failed recently wait as requests would; returns how many were queued."""
+    now = now or timezone.now()
+    period = settings.CALENDAR_REFRESH_SECONDS
+    soon = now - timedelta(seconds=max(period - 60, period / 2))
+    due = (
+        Calendar.objects.exclude(kind=Calendar.Kind.BUILTIN)
+        .filter(Q(last_fetched_at__isnull=True) | Q(last_fetched_at__lte=soon))
+        .filter(Q(reading_until__isnull=True) | Q(reading_until__lte=now))
+        .only(*_STATE)
+    )
+    queued = 0
+    for calendar in due:
+        since_attempt = _seconds_since(calendar.last_attempt_at, now)
+        if since_attempt < RETRY_UNREAD_SECONDS:
+            continue  # read, or queued to be read, a moment ago
+        spacing = RETRY_UNREAD_SECONDS if calendar.last_fetched_at is None else period
+        if calendar.last_error and since_attempt < spacing:
+            continue
+        if _claim(calendar, now):
+            queue_refresh(calendar)
+            queued += 1
+    return queued
 
 
 def _claim(calendar: Calendar, now: datetime) -> bool:

@@ -4,7 +4,8 @@ Each operation makes the account's external calendars fresh first (I/O, no lock 
 runs one transaction that locks the account row, so bookings of one account are serialised
 (on SQLite the IMMEDIATE transaction mode takes the write lock at BEGIN; on PostgreSQL
 `SELECT … FOR UPDATE`), recomputes the slot from stored copies only, and writes. Mail and
-CalDAV work is queued after commit; the builtin calendar is a table, written in the transaction.
+CalDAV work is queued in the same transaction (it runs after commit); the builtin calendar is a
+table, written in the transaction.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from scheduler import invites
+from scheduler import invites, retries
 from scheduler.calendars import refresh, sync
 from scheduler.calendars.ical import Method
 from scheduler.calendars.sync import Action
@@ -69,8 +70,9 @@ def render(booking: Booking, profile: Profile) -> None:
 
 
 def validate_substitution(profile: Profile, data: Mapping[str, object] | None) -> dict[str, str]:
-    """Values must be strings (or null, meaning not given); unknown keys and missing required
-    variables are errors naming each field."""
+    """Values must be strings (or null, meaning not given) of at most
+    `variables.MAX_VALUE_LENGTH` characters; unknown keys and missing required variables are
+    errors naming each field."""
     data = dict(data or {})
     fields = variables.additional_fields(profile.subject, profile.description, profile.location)
     errors: dict[str, list[str]] = {}
@@ -81,6 +83,10 @@ def validate_substitution(profile: Profile, data: Mapping[str, object] | None) -
             errors[f"substitutionData.{key}"] = [f"{value!r} is not a string"]
         elif "\x00" in f"{key}{value}":
             errors[f"substitutionData.{key}"] = ["must not contain NUL (\\u0000) characters"]
+        elif value is not None and len(value) > variables.MAX_VALUE_LENGTH:
+            errors[f"substitutionData.{key}"] = [
+                f"is {len(value)} characters long; at most {variables.MAX_VALUE_LENGTH} are allowed"
+            ]
     for key in variables.missing_required(fields, {k: v for k, v in data.items() if v is not None}):
         errors[f"substitutionData.{key}"] = ["is required"]
     if errors:
@@ -104,15 +110,11 @@ def _deliver(booking: Booking, mail: Method | None, calendar: Action | None) -> 
             booking.calendar_attempts = 0
             booking.calendar_error = ""
     booking.save()
-    booking_id, sequence = booking.pk, booking.sequence
-
-    def enqueue() -> None:
-        if mail:
-            invites.deliver_mail.enqueue(booking_id, mail.value, sequence)
-        if calendar:
-            sync.sync_calendar.enqueue(booking_id, calendar.value, sequence)
-
-    transaction.on_commit(enqueue)
+    # In this transaction: the booking and its background work commit together.
+    if mail:
+        retries.enqueue(invites.deliver_mail, booking.pk, mail.value, booking.sequence)
+    if calendar:
+        retries.enqueue(sync.sync_calendar, booking.pk, calendar.value, booking.sequence)
 
 
 def book(

@@ -15,7 +15,10 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
+from django.utils import timezone
 
+from scheduler import retries
+from scheduler.calendars import refresh
 from scheduler.calendars.ssrf import validate_calendar_url
 from scheduler.models import Account, Calendar
 from scheduler.services.errors import Conflict, InvalidInput
@@ -85,7 +88,10 @@ def add(
             raise Conflict("The builtin calendar is already the primary")
         if role == Calendar.Role.PRIMARY:
             _retire_primary(account.pk)
-        return Calendar.objects.create(
+        external = kind != Calendar.Kind.BUILTIN
+        calendar = Calendar.objects.create(
+            # Marked as attempted now: its first read is queued below.
+            last_attempt_at=timezone.now() if external else None,
             account=account,
             kind=kind,
             role=role,
@@ -94,6 +100,10 @@ def add(
             username=username,
             password=password,
         )
+        if external:
+            # Read in the background right away, so no request waits on a first read.
+            retries.enqueue(refresh.refresh_calendar, calendar.pk)
+        return calendar
 
 
 def change(calendar: Calendar, *, url_changed: bool) -> Calendar:
@@ -108,7 +118,13 @@ def change(calendar: Calendar, *, url_changed: bool) -> Calendar:
         Account.objects.select_for_update().get(pk=calendar.account_id)
         if calendar.role == Calendar.Role.PRIMARY:
             _retire_primary(calendar.account_id, keep=calendar)
+        if url_changed:
+            # The copy was read from the old address: it says nothing about the new one.
+            calendar.busy_intervals, calendar.busy_from, calendar.busy_until = [], None, None
+            calendar.last_fetched_at, calendar.etag, calendar.last_modified = None, "", ""
         calendar.save()
+        if url_changed and calendar.kind != Calendar.Kind.BUILTIN:
+            retries.enqueue(refresh.refresh_calendar, calendar.pk)
     return calendar
 
 
