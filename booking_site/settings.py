@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -47,6 +48,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
+    # Admin login throttling (SPEC §11): failed logins per username, in the database.
+    "axes",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
@@ -63,6 +66,8 @@ MIDDLEWARE = [
     # Outermost, so it also sees CommonMiddleware's APPEND_SLASH redirects on /v1/ paths.
     "scheduler.api.middleware.JsonApiErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every HTML page; no-store on a booking's token pages.
+    "scheduler.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -70,6 +75,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a refused admin login into its lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "booking_site.urls"
@@ -97,6 +104,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"transaction_mode": "IMMEDIATE", "timeout": 20}
     )
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    # Keep server connections open between requests (no TCP and auth handshake per request);
+    # a connection that died meanwhile is replaced before it is used. SQLite opens a file,
+    # which costs nothing worth keeping, and keeps its connections per request.
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
@@ -129,6 +142,27 @@ CONFERENCE_URL_TEMPLATE = env.str("CONFERENCE_URL_TEMPLATE", default="https://me
 PUBLIC_BOOKING_RATE_LIMIT = env.int("PUBLIC_BOOKING_RATE_LIMIT", default=10)  # per IP per hour
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=64 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
+# Admin login throttling (SPEC §11 "Details"): 10 failed logins for one username within 15
+# minutes refuse that username, from every address and even with the right password, for
+# 15 minutes; other usernames are unaffected. Counted by django-axes in the database, so every
+# process and host shares the count.
+AUTHENTICATION_BACKENDS = [
+    "scheduler.security.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("ADMIN_LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# Attempts refused during a lockout do not extend it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "scheduler.ratelimit.client_ip"  # recorded, not counted
+AXES_DISABLE_ACCESS_LOG = True  # successful logins are not recorded
+AXES_VERBOSE = False
+# axes.W006 asks to lock out by address as well; SPEC counts per username only, so a visitor
+# sharing an attacker's address (an office, a carrier's NAT) can still log in.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -172,6 +206,23 @@ SECURE_PROXY_SSL_HEADER = (
 )
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Sent with every HTML response (scheduler/security.py). No page has an inline script or
+# style; `data:` images are the empty favicon and Swagger UI's icons.
+CONTENT_SECURITY_POLICY = env.str(
+    "CONTENT_SECURITY_POLICY",
+    default="; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    ),
+)
 
 LOGGING = {
     "version": 1,

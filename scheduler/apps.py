@@ -7,4 +7,4 @@ class SchedulerConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from scheduler import signals  # noqa: F401  (connects the receivers)
+        from scheduler import checks, signals  # noqa: F401  (registers checks, connects receivers)

@@ -139,6 +139,8 @@ def test_check_deploy_is_clean_under_production_settings(tmp_path):
         "SITE_URL": "https://book.example.com",
         "ALLOWED_HOSTS": "book.example.com",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
+        # A cache every process shares; a per-process one is an error (tests/test_security.py).
+        "CACHE_URL": "redis://127.0.0.1:6379/1",
         "SECURE_HSTS_SECONDS": "31536000",
         "SECURE_HSTS_INCLUDE_SUBDOMAINS": "true",
         "SECURE_HSTS_PRELOAD": "true",
