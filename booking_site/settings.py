@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -55,11 +56,13 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    # Before django_tasks_db, so its `db_worker` command is ours (a worker that survives
+    # database errors and runs the periodic jobs).
+    "scheduler",
     "django_tasks",
     "django_tasks_db",
     # Listed so /v1/docs loads ninja's bundled Swagger UI from our static files, not a CDN.
     "ninja",
-    "scheduler",
 ]
 
 MIDDLEWARE = [
@@ -134,12 +137,41 @@ TASKS = {
     }
 }
 
+# A task whose worker died (kill -9, out of memory) runs again after this long.
+TASK_LEASE_SECONDS = env.int("TASK_LEASE_SECONDS", default=300)
+# Finished task rows are pruned after this many days (the outcome is kept on the booking).
+TASK_RETENTION_DAYS = env.int("TASK_RETENTION_DAYS", default=7)
+# How often workers look for periodic jobs that are due, and read calendars ahead of need.
+WORKER_PERIODIC_CHECK_SECONDS = env.float("WORKER_PERIODIC_CHECK_SECONDS", default=5.0)
+PERIODIC_REFRESH_SECONDS = env.int("PERIODIC_REFRESH_SECONDS", default=60)
+
 CALENDAR_REFRESH_SECONDS = env.int("CALENDAR_REFRESH_SECONDS", default=300)
 ALLOW_PRIVATE_CALENDAR_URLS = _strict_bool("ALLOW_PRIVATE_CALENDAR_URLS", False)
 CALENDAR_MAX_BYTES = env.int("CALENDAR_MAX_BYTES", default=10 * 1024 * 1024)
 CALENDAR_TIMEOUT_SECONDS = env.float("CALENDAR_TIMEOUT_SECONDS", default=10.0)
 CONFERENCE_URL_TEMPLATE = env.str("CONFERENCE_URL_TEMPLATE", default="https://meet.jit.si/{uid}")
-PUBLIC_BOOKING_RATE_LIMIT = env.int("PUBLIC_BOOKING_RATE_LIMIT", default=10)  # per IP per hour
+PUBLIC_BOOKING_RATE_LIMIT = env.int("PUBLIC_BOOKING_RATE_LIMIT", default=10)  # per hour
+
+
+def _networks(name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Comma-separated CIDRs (a bare address is a /32 or /128); a bad one stops the process."""
+    raw = os.environ.get(name, "")
+    networks = []
+    for part in raw.split(","):
+        if part.strip():
+            try:
+                networks.append(ipaddress.ip_network(part.strip(), strict=False))
+            except ValueError:
+                raise ImproperlyConfigured(
+                    f"{name}={raw!r}: {part.strip()!r} is not an IP network; "
+                    "use comma-separated CIDRs such as 10.0.0.0/8,2001:db8::/32"
+                ) from None
+    return tuple(networks)
+
+
+# Reverse proxies whose X-Forwarded-For names the client (SPEC §11); none by default, so the
+# client is REMOTE_ADDR. Rate limits count per client address (scheduler/ratelimit.py).
+TRUSTED_PROXIES = _networks("TRUSTED_PROXIES")
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=64 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
