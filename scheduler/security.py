@@ -2,8 +2,9 @@
 
 Every HTML response carries `settings.CONTENT_SECURITY_POLICY` (the public pages, admin, the
 API's docs page, error pages); no page needs an inline script or style, so the policy allows
-none. Every response under `/bookings/<token>/` is `Cache-Control: no-store`: it is reached by
-a booking's secret token, and no shared or browser cache may keep it.
+none. With `DEBUG=true` error answers go without, so Django's debug pages keep their inline
+styles and scripts. Every response under `/bookings/<token>/` is `Cache-Control: no-store`:
+it is reached by a booking's secret token, and no shared or browser cache may keep it.
 
 Admin logins are throttled by django-axes (settings: `AXES_*`), through `LoginThrottleBackend`.
 """
@@ -27,8 +28,10 @@ class SecurityHeadersMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         policy = settings.CONTENT_SECURITY_POLICY
-        if policy and _is_html(response) and "Content-Security-Policy" not in response:
-            response["Content-Security-Policy"] = policy
+        # Django's debug error pages (DEBUG only) style and script themselves inline.
+        debug_page = settings.DEBUG and response.status_code >= 400
+        if policy and _is_html(response) and not debug_page:
+            response.setdefault("Content-Security-Policy", policy)
         if request.path.startswith(TOKEN_PAGES):
             response["Cache-Control"] = "no-store"
             # Older caches that ignore Cache-Control (HTTP/1.0 proxies).

@@ -139,6 +139,14 @@ def test_no_page_has_an_inline_script_or_style(client, admin_client, booked):
         assert not inline.search(html), (path, inline.search(html).group(0))
 
 
+def test_debug_error_pages_keep_their_inline_styles(client, booked, settings):
+    settings.DEBUG = True
+    assert_strict_policy(client.get("/ada/intro/"))  # pages keep the policy in development
+    debug_404 = client.get("/no/such/page/here/")
+    assert debug_404.status_code == 404 and "<style" in debug_404.content.decode()
+    assert "Content-Security-Policy" not in debug_404
+
+
 def test_json_answers_carry_no_page_policy(client):
     response = client.get("/v1/openapi.json")
     assert response.status_code == 200 and "Content-Security-Policy" not in response
