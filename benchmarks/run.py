@@ -26,7 +26,8 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
-from tests.fixtures.servers import start_gunicorn  # noqa: E402
+from benchmarks import soak  # noqa: E402
+from tests.fixtures.servers import free_port, start_gunicorn  # noqa: E402
 
 RESULTS: list[tuple[str, str, str, bool]] = []
 PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
@@ -313,6 +314,23 @@ def bench_server(label: str, database_url: str, with_feed: bool) -> None:
             feed_server.shutdown()
 
 
+def bench_soak(label: str, pg_url: str | None) -> None:
+    """The two-minute soak on a fresh database (BENCH_SOAK=0 skips it)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        if pg_url is None:
+            url = f"sqlite:///{tmp}/soak.sqlite3"
+        else:
+            import psycopg
+
+            with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
+                conn.execute("DROP DATABASE IF EXISTS booking_soak")
+                conn.execute("CREATE DATABASE booking_soak")
+            url = pg_url
+        env = base_env(url)
+        manage(env, "migrate", "--noinput", "-v0")
+        soak.soak(label, env, start_gunicorn, stop, record, free_port)
+
+
 def pg_available() -> bool:
     try:
         import psycopg
@@ -336,8 +354,13 @@ def main() -> int:
     bench_engine()
     with tempfile.TemporaryDirectory() as tmp:
         bench_server("SQLite", f"sqlite:///{tmp}/bench.sqlite3", with_feed=True)
-    if pg_available():
+    postgres = pg_available()
+    if postgres:
         bench_server("PostgreSQL", f"{PG_URL}/booking_bench", with_feed=False)
+    if os.environ.get("BENCH_SOAK", "1") != "0":
+        bench_soak("SQLite", None)
+        if postgres:
+            bench_soak("PostgreSQL", f"{PG_URL}/booking_soak")
     print()
     print("| figure | measured | target | |")
     print("|---|---|---|---|")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from django import forms
 
-from scheduler.rules.variables import Field
+from scheduler.rules.variables import MAX_VALUE_LENGTH, Field
 
 VAR_PREFIX = "var_"
 HONEYPOT = "website"
@@ -84,7 +84,7 @@ class BookingForm(forms.Form):
                 label=label,
                 required=var.required,
                 initial=var.default or "",
-                max_length=1000,
+                max_length=MAX_VALUE_LENGTH,
                 error_messages={"required": f"Enter a value for {label}."},
             )
 

@@ -92,6 +92,10 @@ def _message(
         reply_to=[reply_to] if reply_to else None,
     )
     message.attach_alternative(html, "text/html")
+    # Which change of which booking this message tells of: lets a mailbox (or a test) see a
+    # message sent twice, since each retry builds a new Message-ID.
+    booking = context["booking"]
+    message.extra_headers["X-Booking"] = f"{booking.uid} {booking.sequence} {kind}"
     return message
 
 

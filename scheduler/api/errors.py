@@ -26,8 +26,8 @@ _CODES = {
     429: "rate_limited",
     500: "server_error",
 }
-# Every 4xx this API answers, for the OpenAPI document; ninja's codes_4xx leaves out 413.
-ERRORS = {frozenset({400, 401, 403, 404, 405, 409, 413, 429}): ErrorOut}
+# Every 4xx this API answers, for the OpenAPI document; ninja's codes_4xx leaves out 413 and 415.
+ERRORS = {frozenset({400, 401, 403, 404, 405, 409, 413, 415, 429}): ErrorOut}
 
 
 def error_response(

@@ -9,7 +9,7 @@ too, so one request reports all its bad fields at once.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -68,7 +68,8 @@ def _aware_instant(value: datetime) -> datetime:
         raise ValueError("must be an instant with a UTC offset, e.g. 2026-03-02T14:00:00Z")
     if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
         raise ValueError(f"year {value.year} is outside {EARLIEST_YEAR}–{LATEST_YEAR}")
-    return value
+    # In UTC from here on: Python takes offsets up to ±23:59, PostgreSQL only up to ±15:59.
+    return value.astimezone(UTC)
 
 
 # "2026-03-02T14:00:00 01:00": a "+01:00" offset whose "+" a query string turned into a space.

@@ -152,3 +152,12 @@ def test_reschedule_keeps_the_uid_and_raises_the_sequence(api, utc_profile):
     api("DELETE", f"{BOOKINGS}/{other.json()['id']}")
     assert_error(api("POST", f"{BOOKINGS}/{other.json()['id']}/reschedule", taken), 409, "conflict")
     assert_error(api("POST", url, {"time": {"start": "x"}}), 400, "bad_request", "time.start")
+
+
+def test_an_offset_postgresql_cannot_store_is_still_an_instant(api, profile):
+    """Python reads offsets up to ±23:59, PostgreSQL only up to ±15:59: instants are taken to
+    UTC at the edge, so a +18:08 filter is answered on every database (was a 500 there)."""
+    made = api("POST", meeting_path(profile), meeting_body()).json()
+    answer = api("GET", "/v1/book/account/bookings?timeMin=2030-01-06T20:00:00%2B18:08")
+    assert answer.status_code == 200
+    assert [r["id"] for r in answer.json()["records"]] == [made["id"]]
