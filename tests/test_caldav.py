@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 from datetime import UTC, datetime, timedelta
 
 import icalendar
@@ -488,3 +489,33 @@ def test_a_wrong_password_is_reported_after_the_unexpanded_retry(radicale_calend
     with pytest.raises(AuthorizationError):
         caldav.busy_entries(calendar, LO, HI)
     assert len(reports) == 2
+
+
+def test_one_read_looks_its_host_up_once_and_keeps_that_address(
+    radicale_calendar, reports, monkeypatch
+):
+    """With ALLOW_PRIVATE_CALENDAR_URLS loopback is allowed, but still pinned: the expanded
+    query and the multiget of one read both go to the address of the one lookup, even when
+    the name no longer resolves afterwards."""
+    put_events(radicale_calendar, ALL_DAY_SERIES + UTC_SERIES)
+    url, username, password = radicale_calendar
+    lookups: list[str] = []
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host != "radicale.test":
+            return real(host, port, *args, **kwargs)
+        lookups.append(host)
+        if len(lookups) > 1:
+            raise socket.gaierror(socket.EAI_NONAME, "the name server went away")
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    named = (url.replace("127.0.0.1", "radicale.test"), username, password)
+    calendar = caldav_calendar(make_account(), named)
+
+    entries = caldav.busy_entries(calendar, LO, HI)
+
+    assert entries == client_side(ALL_DAY_SERIES + UTC_SERIES)
+    assert len(reports) == 2  # the expanded query and the multiget
+    assert lookups == ["radicale.test"]

@@ -11,10 +11,18 @@ expanded here too. Client-side expansion is the same code as for ICS feeds.
 
 Writing PUTs one VEVENT per booking at `<calendar url>/<uid>.ics`; rescheduling PUTs the same
 resource again with a higher SEQUENCE, cancelling DELETEs it.
+
+Transport: the caldav library builds and reads the requests, but its HTTP session sends them
+through `net.Read` (`_PinnedSession`): one read of a calendar (expand, fallback and multiget
+REPORTs alike), or one PUT or DELETE, has one deadline (CALENDAR_TIMEOUT_SECONDS), each answer
+is capped at CALENDAR_MAX_BYTES while it streams, and every connection goes to the address the
+SSRF check approved. Its errors (net.UpstreamError) are not a refusal to expand: they end the
+read, no fallback query follows.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Collection
 from datetime import UTC, datetime
@@ -23,14 +31,14 @@ from xml.sax.saxutils import escape as xml_escape
 
 import icalendar
 from caldav import DAVClient
+from caldav.lib import http_sync
 from caldav.lib.error import AuthorizationError
 from caldav.response import DAVResponse
 from django.conf import settings
 from lxml import etree
 
-from scheduler.calendars import busy_copy, ics
+from scheduler.calendars import busy_copy, ics, net
 from scheduler.calendars.ical import booking_calendar
-from scheduler.calendars.ssrf import validate_calendar_url
 from scheduler.models import Booking, Calendar
 
 logger = logging.getLogger(__name__)
@@ -40,8 +48,59 @@ class CalDAVError(Exception):
     """The CalDAV server refused or failed a request; the message names the URL and status."""
 
 
+class _PinnedAdapter(http_sync.requests.adapters.BaseAdapter):
+    """The caldav library's transport: each request sent through one `net.Read`.
+
+    The answer comes back whole (read, capped, by the Read) in the HTTP library's own
+    Response, its body in `raw` as a file, so the library reads it as it would a socket's.
+    Proxies and `verify` are ignored: a proxy would resolve the name itself, and certificates
+    are always checked.
+    """
+
+    def __init__(self, read: net.Read) -> None:
+        super().__init__()
+        self.read = read
+
+    def send(self, request: http_sync.requests.PreparedRequest, **_options: object) -> object:
+        answer = self.read.request(
+            request.method, request.url, headers=dict(request.headers), body=request.body
+        )
+        response = http_sync.Response()
+        response.status_code = answer.status
+        response.reason = answer.reason
+        response.headers = http_sync.CaseInsensitiveDict()
+        for name, _value in answer.headers:
+            response.headers[name] = answer.header(name)
+        response.encoding = http_sync.requests.utils.get_encoding_from_headers(response.headers)
+        response.raw = io.BytesIO(answer.body or b"")
+        response.url = request.url
+        response.request = request
+        response.connection = self
+        return response
+
+    def close(self) -> None:
+        pass
+
+
+class _PinnedSession(http_sync.requests.Session):
+    """A session whose every request, whatever its URL, goes through `_PinnedAdapter`, and
+    that follows no redirect: a redirect would reach a host the SSRF check never saw."""
+
+    def __init__(self, read: net.Read) -> None:
+        super().__init__()
+        self.trust_env = False  # no proxies or .netrc from the environment
+        self.max_redirects = 0
+        self._pinned = _PinnedAdapter(read)
+
+    def get_adapter(self, url: str) -> _PinnedAdapter:
+        return self._pinned
+
+
 def _client(calendar: Calendar) -> DAVClient:
-    validate_calendar_url(calendar.url)
+    """A client for one read (or one write) of `calendar`: one net.Read behind all its
+    requests. ValueError now when the SSRF check refuses the URL."""
+    read = net.Read()
+    read.approve(calendar.url)
     client = DAVClient(
         url=calendar.url,
         username=calendar.username or None,
@@ -51,8 +110,8 @@ def _client(calendar: Calendar) -> DAVClient:
         # Self-hosted servers on a LAN often speak plain HTTP; the SSRF rule decides reachability.
         require_tls=False,
     )
-    # A redirect would take the request to a host the SSRF check never saw.
-    client.session.max_redirects = 0
+    client.session.close()
+    client.session = _PinnedSession(read)
     return client
 
 
