@@ -168,8 +168,9 @@ def _claim(calendar: Calendar, now: datetime) -> bool:
 
 
 def lease_seconds() -> float:
-    """How long a first read may hold its lease: the fetch's own total deadline, plus slack."""
-    return fetch.total_seconds() + 5
+    """How long a first read may hold its lease: the fetch's own deadline, plus time to parse
+    and store the copy (a large feed takes seconds after its last byte)."""
+    return fetch.total_seconds() + 30
 
 
 def _take_lease(calendar: Calendar, now: datetime) -> bool:
