@@ -11,7 +11,6 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -36,11 +35,10 @@ def _not_found(request: HttpRequest, title: str, message: str) -> HttpResponse:
     )
 
 
-def _rate_limited(request: HttpRequest) -> HttpResponse | None:
-    """Count this POST; a 429 page with Retry-After once the client is over the limit."""
-    retry_after = ratelimit.hit(
-        "public-booking", ratelimit.client_ip(request), settings.PUBLIC_BOOKING_RATE_LIMIT
-    )
+def _rate_limited(request: HttpRequest, scope: str, profile: Profile) -> HttpResponse | None:
+    """Count this POST for (client address, profile) in `scope` (ratelimit.BOOKING is shared
+    with the API); a 429 page with Retry-After once the client is over the limit."""
+    retry_after = ratelimit.attempt(scope, request, profile.pk)
     if retry_after is None:
         return None
     minutes = max(1, round(retry_after / 60))
@@ -95,7 +93,7 @@ def profile_page(request: HttpRequest, handle: str, name: str) -> HttpResponse:
     query = request.GET.copy()
     status, message, form = 200, "", None
     if request.method == "POST":
-        limited = _rate_limited(request)
+        limited = _rate_limited(request, ratelimit.BOOKING, profile)
         if limited:
             return limited
         form = BookingForm(request.POST, variables=fields)
@@ -272,7 +270,7 @@ def reschedule_page(request: HttpRequest, token: str) -> HttpResponse:
     query = request.GET.copy()
     message, status = "", 200
     if request.method == "POST":
-        limited = _rate_limited(request)
+        limited = _rate_limited(request, ratelimit.RESCHEDULE, profile)
         if limited:
             return limited
         query["slot"] = request.POST.get("slot", "")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Any, Literal
 
-from django.conf import settings
 from django.http import HttpRequest
 from ninja import Query, Status
 
@@ -60,14 +59,14 @@ def account_create_meeting(
     return Status(201, _create_meeting(own_profile(request, id), payload, reserveForMinutes))
 
 
-def _rate_limit(request: HttpRequest) -> None:
-    """At most PUBLIC_BOOKING_RATE_LIMIT public API bookings per client address per hour."""
-    limit = settings.PUBLIC_BOOKING_RATE_LIMIT
-    retry = ratelimit.hit("api-book", ratelimit.client_ip(request), limit) if limit > 0 else None
+def _rate_limit(request: HttpRequest, profile: Profile) -> None:
+    """Count this public booking attempt; 429 once the client address is over
+    PUBLIC_BOOKING_RATE_LIMIT per hour on this profile (a bucket the booking page shares)."""
+    retry = ratelimit.attempt(ratelimit.BOOKING, request, profile.pk)
     if retry is not None:
         raise ApiError(
             429,
-            f"Too many bookings from this address; retry in {retry} s",
+            f"Too many booking attempts from this address; retry in {retry} s",
             headers={"Retry-After": str(retry)},
         )
 
@@ -90,7 +89,7 @@ def public_create_meeting(
             fields={"reserveForMinutes": ["is not allowed on the public endpoint"]},
         )
     profile = public_profile(handle, name)
-    _rate_limit(request)
+    _rate_limit(request, profile)
     return Status(201, _create_meeting(profile, payload, None))
 
 
