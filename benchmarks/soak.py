@@ -30,17 +30,15 @@ import json
 import django
 django.setup()
 from scheduler.models import Account, ApiToken, Profile
-DAYS = [{"dayOfWeek": d, "workingIntervals": [{"start": "00:00:00", "end": "24:00:00"}]}
-        for d in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")]
 out = []
 for n in range(HOSTS):
     acc = Account.objects.create(handle=f"soak{n}", name=f"Soak {n}", email=f"host{n}@example.com",
                                  timezone="UTC")
     _, token = ApiToken.issue(acc, "soak")
-    p = Profile.objects.create(account=acc, name="intro", duration_minutes=15,
-                               availability_step=15, start_after_minutes=0,
-                               time_available_for="P30D", subject="Soak with {{name}}",
-                               work_hours={"timezone": "UTC", "daySchedules": DAYS})
+    # A usual profile: the default week (Monday-Friday 09:00-17:00), 30-minute meetings.
+    p = Profile.objects.create(account=acc, name="intro", duration_minutes=30,
+                               availability_step=30, start_after_minutes=0,
+                               time_available_for="P30D", subject="Soak with {{name}}")
     out.append({"token": token, "profile": p.id, "handle": acc.handle})
 print(json.dumps(out))
 """.replace("HOSTS", str(HOSTS))
