@@ -365,3 +365,18 @@ def test_reschedules_and_bookings_count_apart(intro):
     assert reschedule_post(client, mine).status_code == 409
     assert_page_limited(reschedule_post(client, mine))
     assert_api_limited(api_post(client, intro))
+
+
+@override_settings(PUBLIC_BOOKING_RATE_LIMIT=2)
+def test_every_api_attempt_counts_even_one_that_never_reaches_the_view(intro):
+    """Malformed JSON, a form post and a body missing `time` are attempts too (SPEC §11)."""
+    client = visitor("203.0.113.7")
+    url = f"/v1/book/ada/{intro.name}/meeting"
+    assert client.post(url, "{", content_type="application/json").status_code == 400
+    assert client.post(url, {"time": "x"}).status_code == 415
+    assert_api_limited(client.post(url, "{}", content_type="application/json"))
+    # Unknown profiles and the account API are not counted here.
+    assert (
+        client.post("/v1/book/ada/nope/meeting", "{", content_type="application/json").status_code
+        == 404
+    )

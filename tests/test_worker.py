@@ -322,3 +322,21 @@ def test_calendars_are_read_ahead_of_need(transactional_db, feed_server):
     with time_machine.travel(NOW + timedelta(seconds=260), tick=False):
         call_command("db_worker", "--batch", verbosity=0)
     assert Calendar.objects.get(pk=calendar.pk).last_fetched_at == NOW + timedelta(seconds=260)
+
+
+def test_a_change_never_puts_back_an_older_mail_ledger(db, monkeypatch):
+    """The mail task records each accepted message outside the account lock; a cancel saved
+    from its own read of the booking must not erase what the task wrote meanwhile (a retry
+    would then send that message again)."""
+    from scheduler.calendars import sync
+
+    booking = _book(_profile())
+    real = sync.is_local
+
+    def task_records_meanwhile(calendar):
+        Booking.objects.filter(pk=booking.pk).update(mail_sent=["request:0:invitee"])
+        return real(calendar)
+
+    monkeypatch.setattr(sync, "is_local", task_records_meanwhile)
+    bookings.cancel(booking)
+    assert Booking.objects.get(pk=booking.pk).mail_sent == ["request:0:invitee"]

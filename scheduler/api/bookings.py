@@ -8,7 +8,6 @@ from typing import Any, Literal
 from django.http import HttpRequest
 from ninja import Query, Status
 
-from scheduler import ratelimit
 from scheduler.api.access import own_booking, own_profile, public_profile
 from scheduler.api.errors import ERRORS, ApiError
 from scheduler.api.routers import account, public
@@ -59,18 +58,6 @@ def account_create_meeting(
     return Status(201, _create_meeting(own_profile(request, id), payload, reserveForMinutes))
 
 
-def _rate_limit(request: HttpRequest, profile: Profile) -> None:
-    """Count this public booking attempt; 429 once the client address is over
-    PUBLIC_BOOKING_RATE_LIMIT per hour on this profile (a bucket the booking page shares)."""
-    retry = ratelimit.attempt(ratelimit.BOOKING, request, profile.pk)
-    if retry is not None:
-        raise ApiError(
-            429,
-            f"Too many booking attempts from this address; retry in {retry} s",
-            headers={"Retry-After": str(retry)},
-        )
-
-
 @public.post(
     "/{handle}/{name}/meeting", response={201: BookingCreatedOut, **ERRORS}, exclude_none=True
 )
@@ -88,9 +75,8 @@ def public_create_meeting(
             "Reservations need the account API",
             fields={"reserveForMinutes": ["is not allowed on the public endpoint"]},
         )
-    profile = public_profile(handle, name)
-    _rate_limit(request, profile)
-    return Status(201, _create_meeting(profile, payload, None))
+    # The attempt was counted by the API's middleware before the body was read.
+    return Status(201, _create_meeting(public_profile(handle, name), payload, None))
 
 
 @account.post("/reservations/{id}/confirm", response={200: BookingOut, **ERRORS}, exclude_none=True)

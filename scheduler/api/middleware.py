@@ -4,18 +4,47 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
 
+from scheduler import ratelimit
 from scheduler.api.errors import error_response
+from scheduler.models import Profile
 
 logger = logging.getLogger(__name__)
 
 # Paths under /v1/ that only read: the OpenAPI document and its docs page.
 READ_ONLY = frozenset({"/v1/openapi.json", "/v1/docs"})
+# The public booking endpoint: /v1/book/{handle}/{name}/meeting.
+PUBLIC_MEETING = re.compile(r"^/v1/book/(?P<handle>[^/]+)/(?P<name>[^/]+)/meeting$")
+NOT_HANDLES = frozenset({"account", "group"})
+
+
+def _public_booking_limit(request: HttpRequest) -> HttpResponse | None:
+    """Count a public booking attempt before anything reads its body, so every attempt counts
+    (SPEC §11), a malformed one too; 429 once the client is over the limit on that profile."""
+    found = PUBLIC_MEETING.match(request.path)
+    if request.method != "POST" or found is None or found["handle"] in NOT_HANDLES:
+        return None
+    profile_id = (
+        Profile.objects.filter(account__handle=found["handle"], name=found["name"], active=True)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if profile_id is None:
+        return None  # answered 404 by the API
+    retry = ratelimit.attempt(ratelimit.BOOKING, request, profile_id)
+    if retry is None:
+        return None
+    response = error_response(
+        429, f"Too many booking attempts from this address; retry in {retry} s"
+    )
+    response["Retry-After"] = str(retry)
+    return response
 
 
 def _declared_length(request: HttpRequest) -> int | None:
@@ -67,6 +96,9 @@ class JsonApiErrorsMiddleware:
         if "\x00" in request.path:
             # No resource has a NUL in its name, and PostgreSQL refuses to compare one.
             return error_response(404, "No such resource")
+        limited = _public_booking_limit(request)
+        if limited is not None:
+            return limited
         limit = settings.API_MAX_BODY_BYTES
         length = _declared_length(request)
         if length is None:

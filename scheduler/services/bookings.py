@@ -35,6 +35,18 @@ def _check_slot(
         raise SlotUnavailable(f"{instant_text(start)}–{instant_text(end)} is not a free slot")
 
 
+# Written by the mail task alone (outside the account lock): a booking saved here from an
+# earlier read must never put back an older list, or a retry would send a message again.
+_TASK_OWNED = frozenset({"mail_sent"})
+_SAVED_FIELDS = [
+    f.name for f in Booking._meta.concrete_fields if not f.primary_key and f.name not in _TASK_OWNED
+]
+
+
+def _save(booking: Booking) -> None:
+    booking.save(update_fields=_SAVED_FIELDS)
+
+
 def _lock_account(account_id: int) -> Account:
     return Account.objects.select_for_update().get(pk=account_id)
 
@@ -109,7 +121,7 @@ def _deliver(booking: Booking, mail: Method | None, calendar: Action | None) -> 
             booking.calendar_state = Delivery.PENDING
             booking.calendar_attempts = 0
             booking.calendar_error = ""
-    booking.save()
+    _save(booking)
     # In this transaction: the booking and its background work commit together.
     if mail:
         retries.enqueue(invites.deliver_mail, booking.pk, mail.value, booking.sequence)
@@ -163,7 +175,7 @@ def book(
                 )
             render(booking, profile)
             if reserved:
-                booking.save()
+                _save(booking)
             else:
                 _deliver(booking, Method.REQUEST, Action.WRITE)
             return booking
@@ -213,7 +225,7 @@ def release(booking: Booking, now: datetime | None = None) -> Booking:
         if booking.status == Booking.Status.RESERVED:
             booking.status = Booking.Status.CANCELLED
             booking.cancelled_at = now or timezone.now()
-            booking.save()
+            _save(booking)
         return booking
 
 
@@ -230,7 +242,7 @@ def cancel(booking: Booking, now: datetime | None = None) -> Booking:
             booking.sequence += 1
             _deliver(booking, Method.CANCEL, Action.REMOVE)
         else:
-            booking.save()
+            _save(booking)
         return booking
 
 
