@@ -30,8 +30,11 @@ CALENDARS = "/v1/book/account/calendars"
 RESERVATIONS = "/v1/book/account/reservations"
 WORK_HOURS = "/v1/book/account/workHours"
 
-# Aurinko's document lives beside SPEC.md, in the shared/ folder next to the repository.
-AURINKO_DOC = Path(__file__).resolve().parents[3] / "shared" / "aurinko-booking-openapi.yaml"
+# Aurinko's document lives beside SPEC.md, in the shared/ folder next to the repository; a
+# clone elsewhere (CI's fresh clone) uses the copy kept in tests/data, refreshed from shared/.
+_NAME = "aurinko-booking-openapi.yaml"
+_SHARED = Path(__file__).resolve().parents[3] / "shared" / _NAME
+AURINKO_DOC = _SHARED if _SHARED.is_file() else Path(__file__).resolve().parents[1] / "data" / _NAME
 
 
 # --- Aurinko's schemas -----------------------------------------------------------------------
