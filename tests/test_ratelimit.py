@@ -375,8 +375,7 @@ def test_every_api_attempt_counts_even_one_that_never_reaches_the_view(intro):
     assert client.post(url, "{", content_type="application/json").status_code == 400
     assert client.post(url, {"time": "x"}).status_code == 415
     assert_api_limited(client.post(url, "{}", content_type="application/json"))
-    # Unknown profiles and the account API are not counted here.
-    assert (
-        client.post("/v1/book/ada/nope/meeting", "{", content_type="application/json").status_code
-        == 404
-    )
+    # An unknown profile has no bucket: its attempts are answered as before, never 429.
+    for _ in range(3):
+        unknown = client.post("/v1/book/ada/nope/meeting", "{", content_type="application/json")
+        assert unknown.status_code == 400
