@@ -22,7 +22,7 @@ from scheduler.models import Booking, Calendar
 from scheduler.rules.availability import DAY_NAMES
 from tests.factory import make_account, make_profile, make_token
 from tests.fixtures.feeds import static
-from tests.fixtures.servers import first_slot, server_env, start_gunicorn
+from tests.fixtures.servers import first_slot, gunicorn_on_test_db
 
 pytestmark = pytest.mark.slow
 
@@ -39,17 +39,10 @@ FEED_DELAY = 10.0
 @pytest.fixture
 def app(transactional_db):
     """gunicorn that may read loopback feeds and waits long enough for a 10 s feed."""
-    from django.db import connection
-
-    env = server_env(
-        connection.settings_dict["NAME"],
-        ALLOW_PRIVATE_CALENDAR_URLS="true",
-        CALENDAR_TIMEOUT_SECONDS="15",
-    )
-    proc, base = start_gunicorn(env)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+    with gunicorn_on_test_db(
+        ALLOW_PRIVATE_CALENDAR_URLS="true", CALENDAR_TIMEOUT_SECONDS="15"
+    ) as base:
+        yield base
 
 
 def _slow(body: bytes, seconds: float):

@@ -32,7 +32,14 @@ from requests.adapters import HTTPAdapter
 
 from scheduler.models import Booking, Delivery
 from tests.factory import make_account, make_profile, make_token
-from tests.fixtures.servers import ROOT, free_port, server_env, start_gunicorn, wait_for_http
+from tests.fixtures.servers import (
+    ROOT,
+    free_port,
+    server_env,
+    start_gunicorn,
+    stop,
+    wait_for_http,
+)
 from tests.fixtures.smtp import SmtpServer
 
 pytestmark = pytest.mark.slow
@@ -130,15 +137,6 @@ def _worker(env: dict[str, str], name: str) -> subprocess.Popen:
     )
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
 @pytest.fixture
 def cluster(transactional_db, tmp_path):
     from django.db import connection
@@ -179,7 +177,7 @@ def cluster(transactional_db, tmp_path):
         yield {"proxy": proxy, "servers": bases, "smtp": smtp, "workers": workers}
     finally:
         for proc in reversed(processes):
-            _stop(proc)
+            stop(proc)
         controller.stop()
 
 

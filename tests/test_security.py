@@ -22,7 +22,7 @@ from django.contrib.auth import authenticate, get_user_model
 from scheduler.models import Profile
 from tests.api.helpers import PROFILES, ApiClient, assert_error
 from tests.factory import make_account, make_booking, make_profile, make_token
-from tests.fixtures.servers import server_env, start_gunicorn
+from tests.fixtures.servers import gunicorn_on_test_db
 
 # --- 415: API bodies are JSON ----------------------------------------------------------------
 
@@ -342,15 +342,8 @@ def test_pages_admin_and_docs_run_under_the_policy_in_chromium(live_server, tran
 
 @pytest.fixture
 def one_gunicorn(transactional_db):
-    from django.db import connection
-
-    proc, base = start_gunicorn(server_env(connection.settings_dict["NAME"]), workers=1)
-    yield base
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with gunicorn_on_test_db(workers=1) as base:
+        yield base
 
 
 def test_gunicorn_sends_no_server_header(one_gunicorn, booked):

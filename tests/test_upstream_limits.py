@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from django.db import connection
 from django.test import override_settings
 
 from scheduler.calendars import caldav, fetch, net, refresh
@@ -25,7 +24,7 @@ from scheduler.models import Booking, Calendar
 from scheduler.rules.availability import DAY_NAMES
 from tests.factory import make_account, make_profile, make_token
 from tests.fixtures.feeds import huge, static
-from tests.fixtures.servers import server_env, start_gunicorn
+from tests.fixtures.servers import gunicorn_on_test_db
 
 LIMIT = 1.0
 SLACK = 0.5  # scheduling and the last wait; never a second deadline
@@ -283,16 +282,12 @@ ALL_DAY = {
 @pytest.fixture
 def app(transactional_db):
     """gunicorn with 4 workers, a 2 s calendar deadline and a 1 MiB cap."""
-    env = server_env(
-        connection.settings_dict["NAME"],
+    with gunicorn_on_test_db(
         ALLOW_PRIVATE_CALENDAR_URLS="true",
         CALENDAR_TIMEOUT_SECONDS="2",
         CALENDAR_MAX_BYTES=str(1024 * 1024),
-    )
-    proc, base = start_gunicorn(env)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+    ) as base:
+        yield base
 
 
 def _meeting(base: str, token: str, profile_id: int) -> tuple[float, requests.Response]:

@@ -26,12 +26,10 @@ def is_local(calendar: Calendar) -> bool:
     return calendar.kind != Calendar.Kind.CALDAV
 
 
-def apply(booking: Booking, action: Action) -> None:
-    calendar = booking.account.primary_calendar()
-    if calendar.kind == Calendar.Kind.CALDAV:
-        module = caldav
-    else:
-        module = builtin
+def apply(booking: Booking, action: Action, calendar: Calendar | None = None) -> None:
+    """Write the booking to (or remove it from) `calendar`, the account's primary."""
+    calendar = calendar or booking.account.primary_calendar()
+    module = builtin if is_local(calendar) else caldav
     if action == Action.REMOVE:
         module.remove(calendar, booking)
     else:

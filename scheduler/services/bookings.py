@@ -113,8 +113,9 @@ def _deliver(booking: Booking, mail: Method | None, calendar: Action | None) -> 
         booking.mail_attempts = 0
         booking.mail_error = ""
     if calendar:
-        if sync.is_local(booking.account.primary_calendar()):
-            sync.apply(booking, calendar)
+        primary = booking.account.primary_calendar()
+        if sync.is_local(primary):
+            sync.apply(booking, calendar, primary)
             booking.calendar_state = Delivery.DONE
             calendar = None
         else:

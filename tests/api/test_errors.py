@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import http.client
 import json
-import subprocess
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import requests
-from django.db import connection
 from django.test import Client, override_settings
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -32,7 +30,7 @@ from tests.api.helpers import (
     meeting_path,
 )
 from tests.factory import make_account, make_profile, make_token
-from tests.fixtures.servers import server_env, start_gunicorn
+from tests.fixtures.servers import gunicorn_on_test_db
 
 # --- methods ---------------------------------------------------------------------------------
 
@@ -386,13 +384,8 @@ def test_one_odd_value_anywhere_is_never_a_500(api, account, data):
 @pytest.fixture
 def one_worker(transactional_db):
     """gunicorn with one worker on the test database: what a client on the network sees."""
-    proc, base = start_gunicorn(server_env(connection.settings_dict["NAME"]), workers=1)
-    yield base
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with gunicorn_on_test_db(workers=1) as base:
+        yield base
 
 
 def test_a_client_over_http_gets_json_for_everything(one_worker):
