@@ -17,8 +17,8 @@ from django.template.loader import render_to_string
 from django_tasks import task
 
 from scheduler import retries
-from scheduler.calendars.ical import Method, booking_calendar, fallback_subject
-from scheduler.models import Booking
+from scheduler.calendars.ical import Method, booking_calendar, booking_hosts, fallback_subject
+from scheduler.models import Account, Booking
 
 # Which templates each mail uses: (invitee kind, host kind) per iTIP method.
 _KINDS = {Method.REQUEST: ("invite", "host_notice"), Method.CANCEL: ("cancel", "host_cancel")}
@@ -99,8 +99,15 @@ def _message(
     return message
 
 
-def booking_messages(booking: Booking, method: Method | str) -> list[EmailMultiAlternatives]:
-    """The invitee's message (with the iTIP part and the .ics file) and the host's notice."""
+def _host_role(booking: Booking, host: Account) -> str:
+    # The organizer keeps the plain "host" key that messages were recorded under before
+    # group bookings had several hosts.
+    return "host" if host.pk == booking.account_id else f"host-{host.pk}"
+
+
+def booking_messages(booking: Booking, method: Method | str) -> list[tuple[str, Any]]:
+    """(role, message) for the invitee's message (with the iTIP part and the .ics file) and
+    each host's notice, in the host's own zone."""
     if method not in _KINDS:
         raise ValueError(f"method={method!r} is not one of request, cancel")
     method = Method(method)
@@ -113,8 +120,11 @@ def booking_messages(booking: Booking, method: Method | str) -> list[EmailMultiA
         # Mail clients read the iTIP method from this part's Content-Type parameter.
         invite.attach_alternative(ics.decode(), f"text/calendar; method={method.value.upper()}")
         invite.attach("invite.ics", ics, "application/ics")
-        messages.append(invite)
-    messages.append(_message(host_kind, context, booking.account.email, booking.email or None))
+        messages.append(("invitee", invite))
+    for host in booking_hosts(booking):
+        mine = {**context, "account": host, "host_when": _when(booking, ZoneInfo(host.timezone))}
+        notice = _message(host_kind, mine, host.email, booking.email or None)
+        messages.append((_host_role(booking, host), notice))
     return messages
 
 
@@ -124,10 +134,9 @@ def send_booking_mail(booking: Booking, method: Method | str) -> None:
     the booking at once, so a retry sends only what has not gone out yet."""
     method = Method(method)
     messages = booking_messages(booking, method)
-    roles = (["invitee"] if booking.email else []) + ["host"]
     sent = list(booking.mail_sent or [])
     with get_connection(fail_silently=False) as connection:
-        for role, message in zip(roles, messages, strict=True):
+        for role, message in messages:
             key = f"{method.value}:{booking.sequence}:{role}"
             if key in sent:
                 continue
@@ -139,7 +148,7 @@ def send_booking_mail(booking: Booking, method: Method | str) -> None:
 
 @task()
 def deliver_mail(booking_id: int, method: str, sequence: int) -> str:
-    """Send the invitee's invite (or cancellation) and the host's notice; retried on failure."""
+    """Send the invitee's invite (or cancellation) and the hosts' notices; retried on failure."""
     booking = Booking.objects.select_related("account", "profile").filter(pk=booking_id).first()
     if booking is None:
         return "gone"

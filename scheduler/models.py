@@ -18,7 +18,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.timezone import now as tz_now
 
-from scheduler.rules import schedule
+from scheduler.rules import group, schedule
 from scheduler.rules.availability import ALLOWED_STEPS, Rules
 from scheduler.rules.schedule import (
     RuleError,
@@ -50,8 +50,21 @@ RESERVED_HANDLES = frozenset(
         "health",
         "favicon.ico",
         "robots.txt",
+        "group",
     }
 )
+
+
+def handle_taken(handle: str, *, account_id: int | None = None, org_id: int | None = None) -> bool:
+    """Whether another account or organization already uses `handle`: the two share one
+    site-wide set of public names (SPEC §8)."""
+    accounts = Account.objects.filter(handle__iexact=handle)
+    orgs = Organization.objects.filter(handle__iexact=handle)
+    if account_id is not None:
+        accounts = accounts.exclude(pk=account_id)
+    if org_id is not None:
+        orgs = orgs.exclude(pk=org_id)
+    return accounts.exists() or orgs.exists()
 
 
 def validate_handle(value: str) -> None:
@@ -89,6 +102,26 @@ def validate_step(value: int) -> None:
         raise ValidationError(f"{value} is not one of {', '.join(map(str, ALLOWED_STEPS))}")
 
 
+class Organization(models.Model):
+    """A team whose group profiles book several of its member accounts (SPEC §8)."""
+
+    handle = models.CharField(max_length=64, unique=True, validators=[validate_handle])
+    name = models.CharField(max_length=200)
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    created_at = models.DateTimeField(default=tz_now)
+
+    class Meta:
+        ordering = ["handle"]
+
+    def __str__(self) -> str:
+        return f"{self.name} (@{self.handle})"
+
+    def validate_unique(self, exclude=None) -> None:
+        super().validate_unique(exclude)
+        if self.handle and handle_taken(self.handle, org_id=self.pk):
+            raise ValidationError({"handle": [f"{self.handle!r} is already taken"]})
+
+
 class Account(models.Model):
     handle = models.CharField(max_length=64, unique=True, validators=[validate_handle])
     name = models.CharField(max_length=200)
@@ -102,6 +135,14 @@ class Account(models.Model):
         related_name="booking_accounts",
         help_text="The staff user who may manage this account in admin.",
     )
+    organization = models.ForeignKey(
+        Organization,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="accounts",
+        help_text="The team whose group profiles may book this host (at most one).",
+    )
     created_at = models.DateTimeField(default=tz_now)
 
     class Meta:
@@ -109,6 +150,11 @@ class Account(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} (@{self.handle})"
+
+    def validate_unique(self, exclude=None) -> None:
+        super().validate_unique(exclude)
+        if self.handle and handle_taken(self.handle, account_id=self.pk):
+            raise ValidationError({"handle": [f"{self.handle!r} is already taken"]})
 
     def primary_calendar(self) -> Calendar:
         """The primary calendar; a builtin one is created on first use."""
@@ -180,6 +226,64 @@ class ApiToken(models.Model):
         return self.revoked_at is not None
 
 
+class AppKey(models.Model):
+    """An organization's key for /v1/book/group/* (Aurinko's AppAuth): `clientId` + secret,
+    only the secret's hash stored."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="app_keys"
+    )
+    name = models.CharField(max_length=100, blank=True)
+    client_id = models.CharField(max_length=40, unique=True, editable=False)
+    secret_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=tz_now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.client_id} ({self.name or 'app key'})"
+
+    @classmethod
+    def issue(cls, organization: Organization, name: str = "") -> tuple[AppKey, str]:
+        """A new key; `clientId:secret` is returned once and the secret never stored."""
+        client_id = "app_" + secrets.token_hex(8)
+        secret = "sk_" + secrets.token_urlsafe(32)
+        key = cls.objects.create(
+            organization=organization,
+            name=name,
+            client_id=client_id,
+            secret_hash=hash_token(secret),
+        )
+        return key, f"{client_id}:{secret}"
+
+    @classmethod
+    def authenticate(cls, secret: str, client_id: str | None = None) -> AppKey | None:
+        """The live key whose secret is `secret` (and whose id is `client_id`, when given)."""
+        if not secret or len(secret) > 200 or (client_id is not None and len(client_id) > 100):
+            return None
+        digest = hash_token(secret)
+        key = cls.objects.active().select_related("organization").filter(secret_hash=digest)
+        found = key.first()
+        if found is None or not hmac.compare_digest(found.secret_hash, digest):
+            return None
+        if client_id is not None and not hmac.compare_digest(found.client_id, client_id):
+            return None
+        now = tz_now()
+        if found.last_used_at is None or (now - found.last_used_at).total_seconds() > 60:
+            cls.objects.filter(pk=found.pk).update(last_used_at=now)
+            found.last_used_at = now
+        return found
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
 class Calendar(models.Model):
     class Kind(models.TextChoices):
         BUILTIN = "builtin", "Built-in"
@@ -242,8 +346,41 @@ class Calendar(models.Model):
         return self.mask_secrets(text, self.password)
 
 
+class Required(models.TextChoices):
+    """Who must be free (SPEC §8): every unit, or at least one."""
+
+    ONE = "one", "One (round robin)"
+    ALL = "all", "All (collective)"
+
+
+class ProfileQuerySet(models.QuerySet):
+    def at(self, handle: str, name: str) -> ProfileQuerySet:
+        """The profile at `/{handle}/{name}/`: a handle names an account or an organization
+        (one namespace, SPEC §8)."""
+        owner = Q(account__handle=handle) | Q(organization__handle=handle)
+        return self.select_related("account", "organization").filter(owner, name=name)
+
+
 class Profile(models.Model):
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="profiles")
+    """A booking profile: an account's own, or an organization's group profile (SPEC §8)."""
+
+    account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.CASCADE, related_name="profiles"
+    )
+    organization = models.ForeignKey(
+        Organization,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="profiles",
+    )
+    required = models.CharField(
+        max_length=3,
+        choices=Required.choices,
+        default=Required.ALL,
+        help_text="Group profiles: who must be free when a request does not say.",
+    )
+    client_org_id = models.CharField(max_length=200, blank=True)
     name = models.SlugField(max_length=100)
     duration_minutes = models.PositiveIntegerField(
         default=30,
@@ -284,11 +421,26 @@ class Profile(models.Model):
     created_at = models.DateTimeField(default=tz_now)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = ProfileQuerySet.as_manager()
+
     class Meta:
         ordering = ["account", "name"]
         constraints = [
             models.UniqueConstraint(
                 fields=["account", "name"], name="one_profile_name_per_account"
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "name"],
+                condition=Q(organization__isnull=False),
+                name="one_profile_name_per_organization",
+            ),
+            models.CheckConstraint(
+                condition=Q(account__isnull=False, organization__isnull=True)
+                | Q(account__isnull=True, organization__isnull=False),
+                name="profile_has_one_owner",
+            ),
+            models.CheckConstraint(
+                condition=Q(required__in=["one", "all"]), name="profile_required_one_or_all"
             ),
             models.CheckConstraint(
                 condition=Q(
@@ -313,7 +465,23 @@ class Profile(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.account.handle}/{self.name}"
+        return f"{self.handle}/{self.name}"
+
+    @property
+    def is_group(self) -> bool:
+        return self.organization_id is not None
+
+    @property
+    def owner(self) -> Account | Organization:
+        return self.organization if self.is_group else self.account
+
+    @property
+    def handle(self) -> str:
+        return self.owner.handle
+
+    @property
+    def host_name(self) -> str:
+        return self.owner.name
 
     def clean(self) -> None:
         try:
@@ -334,17 +502,31 @@ class Profile(models.Model):
 
     @property
     def timezone(self) -> str:
-        return (self.work_hours or {}).get("timezone") or self.account.timezone
+        return (self.work_hours or {}).get("timezone") or self.owner.timezone
 
     @property
     def scheduler_link(self) -> str:
         """The public booking page's address."""
-        path = reverse("profile-page", kwargs={"handle": self.account.handle, "name": self.name})
+        path = reverse("profile-page", kwargs={"handle": self.handle, "name": self.name})
         return settings.SITE_URL + path
+
+    def group_units(self) -> list[group.Unit]:
+        """The group profile's units in tie-break order (SPEC §8), members ascending."""
+        members: dict[int, list[int]] = {}
+        for unit_id, account_id in UnitMember.objects.filter(profile=self).values_list(
+            "unit_id", "account_id"
+        ):
+            members.setdefault(unit_id, []).append(account_id)
+        units = [
+            group.Unit(u.ext_id, u.required, tuple(sorted(members[u.pk])))
+            for u in self.units.order_by("id")
+            if members.get(u.pk)
+        ]
+        return group.ordered(units)
 
     def rules(self) -> Rules:
         return build_rules(
-            account_timezone=self.account.timezone,
+            account_timezone=self.owner.timezone,
             work_hours=self.work_hours,
             availability_intervals=self.availability_intervals,
             duration_minutes=self.duration_minutes,
@@ -356,6 +538,51 @@ class Profile(models.Model):
             active_until=self.end_time,
             max_bookings_per_day=self.max_bookings_per_day,
         )
+
+
+class Unit(models.Model):
+    """One unit of a group profile (SPEC §8): an attached account (`ext_id` empty, one member)
+    or a group of accounts. Units are kept in attach order (their ids)."""
+
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="units")
+    ext_id = models.CharField(max_length=200, blank=True)
+    required = models.CharField(max_length=3, choices=Required.choices, default=Required.ALL)
+
+    class Meta:
+        ordering = ["profile", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["profile", "ext_id"],
+                condition=~Q(ext_id=""),
+                name="one_group_ext_id_per_profile",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.ext_id or "attached account"
+
+    @property
+    def is_group(self) -> bool:
+        return bool(self.ext_id)
+
+
+class UnitMember(models.Model):
+    """An account in a unit; an account is in at most one unit of a profile."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="members")
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="unit_members")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="unit_members")
+
+    class Meta:
+        ordering = ["unit", "account"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["profile", "account"], name="one_unit_per_account_and_profile"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} in {self.unit}"
 
 
 class BookingQuerySet(models.QuerySet):
@@ -424,6 +651,10 @@ class Booking(models.Model):
     calendar_attempts = models.PositiveIntegerField(default=0)
     calendar_error = models.TextField(blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # Group bookings (SPEC §8): the mode they were made under, and the unit chosen under
+    # `one` ("account:<id>" or "group:<extId>"), which counts for that unit's turn.
+    group_mode = models.CharField(max_length=3, blank=True)
+    unit_key = models.CharField(max_length=220, blank=True)
     created_at = models.DateTimeField(default=tz_now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -444,6 +675,41 @@ class Booking(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.start:%Y-%m-%d %H:%M} {self.name or self.email}"
+
+    def save(self, *args, **kwargs) -> None:
+        """Save, and keep the attendees' copies of time and status in step: the rows that the
+        no-overlap rule and every host's busy time read. The account is always an attendee
+        (the organizer, first)."""
+        adding = self._state.adding
+        super().save(*args, **kwargs)
+        if adding:
+            Attendee.objects.get_or_create(
+                booking=self, account_id=self.account_id, defaults=self._attendee_copy()
+            )
+        fields = kwargs.get("update_fields")
+        if fields is None or set(fields) & self._ATTENDEE_COPY:
+            Attendee.objects.filter(booking=self).update(**self._attendee_copy())
+
+    _ATTENDEE_COPY = frozenset({"start", "end", "status", "expires_at"})
+
+    def _attendee_copy(self) -> dict:
+        return {
+            "start": self.start,
+            "end": self.end,
+            "status": self.status,
+            "expires_at": self.expires_at,
+        }
+
+    @property
+    def group_xid(self) -> str:
+        kind, _, value = self.unit_key.partition(":")
+        return value if kind == "group" else ""
+
+    def attendee_ids(self) -> list[int]:
+        """Every host attending, the organizer first."""
+        if self.pk is None:
+            return [self.account_id]
+        return list(self.attendees.order_by("position", "id").values_list("account_id", flat=True))
 
     # --- the invitee's links: an unguessable token, checked against the booking's secret ---
 
@@ -496,6 +762,44 @@ class Booking(models.Model):
         )
 
 
+class AttendeeQuerySet(models.QuerySet):
+    def live(self, now: datetime | None = None) -> AttendeeQuerySet:
+        now = now or tz_now()
+        return self.filter(
+            Q(status=Booking.Status.CONFIRMED)
+            | Q(status=Booking.Status.RESERVED, expires_at__gt=now)
+        )
+
+    def overlapping(self, lo: datetime, hi: datetime) -> AttendeeQuerySet:
+        return self.filter(start__lt=hi, end__gt=lo)
+
+
+class Attendee(models.Model):
+    """A host attending a booking: its own account's, or each host a group booking chose.
+    Time and status are copies of the booking's (kept by `Booking.save`), so one account's
+    busy time and the PostgreSQL no-overlap constraint read this table alone."""
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="attendees")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="attendances")
+    position = models.PositiveIntegerField(default=0)
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Booking.Status.choices)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    objects = AttendeeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["booking", "position", "id"]
+        indexes = [models.Index(fields=["account", "start"])]
+        constraints = [
+            models.UniqueConstraint(fields=["booking", "account"], name="one_attendance_per_host"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} at #{self.booking_id}"
+
+
 class EventQuerySet(models.QuerySet):
     def busy(self) -> EventQuerySet:
         return self.filter(transparent=False, cancelled=False, end__gt=models.F("start"))
@@ -508,8 +812,9 @@ class Event(models.Model):
     """An event on a builtin calendar: a booking written there, or time the host blocked."""
 
     calendar = models.ForeignKey(Calendar, on_delete=models.CASCADE, related_name="events")
-    booking = models.OneToOneField(
-        Booking, null=True, blank=True, on_delete=models.CASCADE, related_name="event"
+    # One event per host calendar the booking was written to (a group booking has several).
+    booking = models.ForeignKey(
+        Booking, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
     )
     uid = models.CharField(max_length=255, default=new_uid)
     summary = models.TextField(blank=True)  # a booking's whole subject (SPEC §11)

@@ -60,7 +60,7 @@ def _profile_summary(profile: Profile) -> dict[str, str]:
     values = _placeholder_values(profile)
     subject = variables.render(profile.subject, values).strip()
     return {
-        "subject": subject or f"Meeting with {profile.account.name}",
+        "subject": subject or f"Meeting with {profile.host_name}",
         "description": variables.render(profile.description, values).strip(),
         "location": variables.render(profile.location, values).strip()
         or ("Video call (link in the invite)" if profile.start_conference else ""),
@@ -68,9 +68,7 @@ def _profile_summary(profile: Profile) -> dict[str, str]:
 
 
 def _find_profile(handle: str, name: str) -> Profile | None:
-    return (
-        Profile.objects.select_related("account").filter(account__handle=handle, name=name).first()
-    )
+    return Profile.objects.at(handle, name).first()
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -87,7 +85,7 @@ def profile_page(request: HttpRequest, handle: str, name: str) -> HttpResponse:
         return _not_found(
             request,
             "This booking page is not available",
-            f"{profile.account.name} is not taking bookings through this page at the moment.",
+            f"{profile.host_name} is not taking bookings through this page at the moment.",
         )
     fields = variables.additional_fields(profile.subject, profile.description, profile.location)
     query = request.GET.copy()
@@ -158,7 +156,7 @@ def _page_context(
     retry = [(picker.iso(slot[0]), slot) for slot, _ in nearest] if form is not None else []
     return {
         "profile": profile,
-        "account": profile.account,
+        "account": profile.owner,
         "summary": _profile_summary(profile),
         "page_zone": pick.zone,
         "zone_label": pick.zone_label,

@@ -131,7 +131,7 @@ def test_seed_demo_bookings_are_real_future_bookings(frozen, monkeypatch):
     now = timezone.now()
     for booking in bookings:
         assert booking.start > now and booking.status == Booking.Status.CONFIRMED
-        assert booking.event.start == booking.start  # written to the builtin calendar
+        assert booking.events.get().start == booking.start  # written to the builtin calendar
     consult = account.profiles.get(name="consult")
     field_names = {f["name"] for f in _fields(consult)}
     assert field_names == {"topic", "company"}

@@ -94,4 +94,4 @@ def test_host_notice_uses_the_account_zone_and_names_the_invitee(booking):
 def test_messages_without_invitee_email_only_notify_the_host(booking):
     booking.email = ""
     messages = invites.booking_messages(booking, "request")
-    assert [m.to for m in messages] == [["ada@example.com"]]
+    assert [(role, m.to) for role, m in messages] == [("host", ["ada@example.com"])]

@@ -1,4 +1,4 @@
-"""Migrations: none missing, and the PostgreSQL overlap guard of migration 0002."""
+"""Migrations: none missing, and the PostgreSQL overlap guard (migration 0002, on attendees since 0009)."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def test_overlapping_live_bookings_per_database():
             make_booking(profile, T0 + timedelta(minutes=15), T0 + timedelta(minutes=45))
 
     if connection.vendor == "postgresql":
-        with pytest.raises(IntegrityError, match="booking_no_overlap_per_account"):
+        with pytest.raises(IntegrityError, match="attendee_no_overlap_per_account"):
             overlap()
     else:
         overlap()

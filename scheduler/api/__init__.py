@@ -14,7 +14,7 @@ from ninja import NinjaAPI
 from ninja.renderers import JSONRenderer
 from ninja.responses import NinjaJSONEncoder
 
-from scheduler.api import availability, bookings, calendars, errors, profiles, routers
+from scheduler.api import availability, bookings, calendars, errors, groups, profiles, routers
 
 
 class UtcEncoder(NinjaJSONEncoder):
@@ -41,7 +41,8 @@ api = NinjaAPI(
     docs_decorator=require_safe,
 )
 errors.install(api)
-# The modules above have added their operations to the two routers.
-AREAS = (profiles, availability, bookings, calendars)
+# The modules above have added their operations to the routers.
+AREAS = (profiles, availability, bookings, calendars, groups)
 api.add_router("/book/account", routers.account)
+api.add_router("/book/group", routers.group)
 api.add_router("/book", routers.public)

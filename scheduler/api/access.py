@@ -26,7 +26,10 @@ def own_profile(request: HttpRequest, pk: int) -> Profile:
 
 
 def own_booking(request: HttpRequest, pk: int) -> Booking:
-    bookings = Booking.objects.select_related("account", "profile").filter(account=request.auth)
+    """A booking the account attends: its own, or a group booking it was chosen for."""
+    bookings = Booking.objects.select_related("account", "profile").filter(
+        attendees__account=request.auth
+    )
     return get_or_404(bookings, pk, "booking")
 
 
@@ -35,11 +38,7 @@ def own_calendar(request: HttpRequest, pk: int) -> Calendar:
 
 
 def public_profile(handle: str, name: str) -> Profile:
-    profile = (
-        Profile.objects.select_related("account")
-        .filter(account__handle=handle, name=name, active=True)
-        .first()
-    )
+    profile = Profile.objects.at(handle, name).filter(active=True).first()
     if profile is None:
         raise ApiError(404, f"No active booking profile {handle}/{name}")
     return profile

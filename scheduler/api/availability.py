@@ -16,17 +16,32 @@ from scheduler.rules import variables
 from scheduler.services import availability
 
 
-def availability_out(profile: Profile, query: MeetingQuery) -> dict[str, Any]:
-    """SPEC §3's answer for the window the query asks for."""
+def availability_out(
+    profile: Profile, query: MeetingQuery, *, required: str | None = None, hosts: bool = False
+) -> dict[str, Any]:
+    """SPEC §3's answer for the window the query asks for; with `hosts`, a group profile's
+    items name who is free (SPEC §8: the public endpoint's items are `{start, end}` only)."""
     answer = availability.query(
         profile,
         time_min=query.timeMin,
         time_max=query.timeMax,
         from_date=query.fromDate,
         interval_length=query.intervalLength,
+        required=required,
     )
     found, limit, offset = answer.found, query.limit, query.offset
-    items = [{"start": s, "end": e} for s, e in found.slots[offset : offset + limit]]
+    if hosts and found.items is not None:
+        items = [
+            {
+                "start": i.start,
+                "end": i.end,
+                "accountIds": list(i.account_ids),
+                "groupXids": list(i.group_xids),
+            }
+            for i in found.items[offset : offset + limit]
+        ]
+    else:
+        items = [{"start": s, "end": e} for s, e in found.slots[offset : offset + limit]]
     fields = variables.additional_fields(profile.subject, profile.description, profile.location)
     out: dict[str, Any] = {
         "items": items,

@@ -29,19 +29,20 @@ from scheduler.services import bookings
 OK = {"status": "Ok"}
 
 
-def _create_meeting(profile: Profile, payload: MeetingIn, reserve: int | None) -> dict[str, Any]:
+def meeting_args(payload: MeetingIn) -> dict[str, Any]:
+    """The booking a CreateMeetingDto asks for, as `bookings.book`'s arguments."""
     info = payload.schedulerInfo
-    name = (info.name if info and info.name else None) or payload.name or ""
-    email = (info.email if info and info.email else None) or payload.email or ""
-    booking = bookings.book(
-        profile,
-        start=payload.time.start.astimezone(UTC),
-        end=payload.time.end.astimezone(UTC),
-        name=name,
-        email=email,
-        substitution_data=payload.substitutionData,
-        reserve_minutes=reserve,
-    )
+    return {
+        "start": payload.time.start.astimezone(UTC),
+        "end": payload.time.end.astimezone(UTC),
+        "name": (info.name if info and info.name else None) or payload.name or "",
+        "email": (info.email if info and info.email else None) or payload.email or "",
+        "substitution_data": payload.substitutionData,
+    }
+
+
+def _create_meeting(profile: Profile, payload: MeetingIn, reserve: int | None) -> dict[str, Any]:
+    booking = bookings.book(profile, **meeting_args(payload), reserve_minutes=reserve)
     return booking_created_out(booking)
 
 
@@ -102,14 +103,19 @@ def list_bookings(
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict[str, Any]:
     """Bookings by start time; `timeMin`/`timeMax` keep those overlapping that window."""
-    rows = Booking.objects.filter(account=request.auth)
+    # Every booking the account attends: its own and group bookings (SPEC §8).
+    rows = Booking.objects.filter(attendees__account=request.auth)
     if status:
         rows = rows.filter(status=status)
     if timeMin:
         rows = rows.filter(end__gt=timeMin)
     if timeMax:
         rows = rows.filter(start__lt=timeMax)
-    ordered = rows.select_related("account", "profile").order_by("start", "id")
+    ordered = (
+        rows.select_related("account", "profile")
+        .prefetch_related("attendees")
+        .order_by("start", "id")
+    )
     records = [booking_out(b) for b in ordered[offset : offset + limit]]
     return page(records, offset, rows.count())
 

@@ -31,7 +31,8 @@ def _public_booking_limit(request: HttpRequest) -> HttpResponse | None:
     if request.method != "POST" or found is None or found["handle"] in NOT_HANDLES:
         return None
     profile_id = (
-        Profile.objects.filter(account__handle=found["handle"], name=found["name"], active=True)
+        Profile.objects.at(found["handle"], found["name"])
+        .filter(active=True)
         .values_list("pk", flat=True)
         .first()
     )

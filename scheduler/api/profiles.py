@@ -29,7 +29,7 @@ OK = {"status": "Ok"}
 OUTPUT_ONLY = ("id", "schedulerLink")
 
 
-def _changes(payload: ProfileIn, sent: set[str]) -> dict[str, Any]:
+def changes_of(payload: ProfileIn, sent: set[str]) -> dict[str, Any]:
     """SPEC's fields as sent, JSON-shaped (nested schedules as plain dicts)."""
     changes: dict[str, Any] = {}
     for field in sent:
@@ -59,7 +59,7 @@ def list_profiles(
 
 @account.post("/profiles", response={201: ProfileOut, **ERRORS}, exclude_none=True)
 def create_profile(request: HttpRequest, payload: ProfileIn) -> Status:
-    profile = profiles.create(request.auth, _changes(payload, set(ProfileIn.model_fields)))
+    profile = profiles.create(request.auth, changes_of(payload, set(ProfileIn.model_fields)))
     return Status(201, profile_out(profile))
 
 
@@ -80,7 +80,7 @@ def update_profile(request: HttpRequest, id: int, payload: ProfilePatch) -> dict
     }
     if changed:
         raise ApiError.invalid(changed)
-    profiles.update(profile, _changes(payload, sent - set(OUTPUT_ONLY)))
+    profiles.update(profile, changes_of(payload, sent - set(OUTPUT_ONLY)))
     return OK
 
 

@@ -421,6 +421,10 @@ class DeliveryOut(OutputModel):
 class BookingOut(OutputModel):
     id: str
     profileId: int | None = None
+    # Group bookings (SPEC §8): the group profile, who attends, and the group chosen under one.
+    groupProfileId: int | None = None
+    accountIds: list[int] | None = None
+    groupXid: str | None = None
     start: datetime
     end: datetime
     status: Literal["reserved", "confirmed", "cancelled"]
@@ -506,3 +510,135 @@ class MeetingQuery(BaseModel):
     intervalLength: Period | None = None
     limit: int = Field(1000, ge=1, le=1000)
     offset: int = Field(0, ge=0, le=MAX_OFFSET)
+
+
+# --- group booking (SPEC §8) ----------------------------------------------------------------
+
+Required = Literal["one", "all"]
+AccountIds = Annotated[list[StrictInt], Field(max_length=1000)]
+
+
+class GroupProfileIn(ProfileIn):
+    clientOrgId: StrictStr = Field("", max_length=200)
+    required: Required = "all"
+
+
+class GroupProfilePatch(ProfilePatch):
+    clientOrgId: StrictStr | None = Field(None, max_length=200)  # type: ignore[assignment]
+    required: Required | None = None  # type: ignore[assignment]
+
+    @field_validator("clientOrgId", "required", mode="before")
+    @classmethod
+    def _group_not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("may not be null")
+        return value
+
+
+class GroupProfileOut(ProfileOut):
+    clientOrgId: str
+    required: Required
+
+
+class GroupProfilePage(OutputModel):
+    offset: int
+    totalSize: int
+    done: bool
+    records: list[GroupProfileOut]
+
+
+class GroupSlotOut(OutputModel):
+    start: datetime
+    end: datetime
+    accountIds: list[int]
+    groupXids: list[str]
+
+
+class GroupAvailabilityOut(AvailabilityOut):
+    items: list[GroupSlotOut]  # type: ignore[assignment]
+
+
+class GroupMeetingQuery(MeetingQuery):
+    required: Required | None = None
+
+
+class AccountIdsIn(InputModel):
+    accountIds: AccountIds
+
+
+class GroupIn(InputModel):
+    extId: StrictStr = Field(min_length=1, max_length=200)
+    accountIds: AccountIds
+    required: Required = "all"
+
+
+class GroupsIn(InputModel):
+    groups: list[GroupIn] = Field(max_length=1000)
+
+
+class GroupDetachIn(InputModel):
+    extId: StrictStr = Field(min_length=1, max_length=200)
+    accountIds: AccountIds | None = None
+
+
+class GroupsDetachIn(InputModel):
+    groups: list[GroupDetachIn] = Field(max_length=1000)
+
+
+class AttachedAccountsOut(OutputModel):
+    accountIds: list[int]
+
+
+class AttachedAccountsPage(OutputModel):
+    offset: int
+    totalSize: int
+    done: bool
+    records: list[AttachedAccountsOut]
+
+
+class AttachedGroupOut(OutputModel):
+    extId: str
+    accountIds: list[int]
+    required: Required
+
+
+class AttachedGroupsPage(OutputModel):
+    offset: int
+    totalSize: int
+    done: bool
+    records: list[AttachedGroupOut]
+
+
+class DynamicAvailabilityIn(InputModel):
+    timeMin: Instant
+    timeMax: Instant
+    profileIds: list[StrictInt] | None = Field(None, max_length=1000)
+    profileNames: list[StrictStr] | None = Field(None, max_length=1000)
+    required: Required | None = None
+
+    @field_validator("timeMax")
+    @classmethod
+    def _max_after_min(cls, value: datetime, info: ValidationInfo) -> datetime:
+        low = info.data.get("timeMin")
+        if low is not None and value <= low:
+            raise ValueError(f"{instant_text(value)} must be after timeMin ({instant_text(low)})")
+        return value
+
+
+class DynamicAvailabilityOut(OutputModel):
+    profileIds: list[int]
+
+
+class OrgAccountOut(OutputModel):
+    id: int
+    handle: str
+    name: str
+    email: str
+    timezone: str
+
+
+class OrgAccountPage(OutputModel):
+    offset: int
+    totalSize: int
+    done: bool
+    records: list[OrgAccountOut]

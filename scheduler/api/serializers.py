@@ -67,6 +67,28 @@ def booking_out(booking: Booking) -> dict[str, Any]:
         "cancelUrl": booking.cancel_url(),
         "rescheduleUrl": booking.reschedule_url(),
         "delivery": {"mail": booking.mail_state, "calendar": booking.calendar_state},
+        **group_booking_fields(booking),
+    }
+
+
+def group_booking_fields(booking: Booking) -> dict[str, Any]:
+    """A group booking's group profile, hosts (ascending) and the group chosen (SPEC §8)."""
+    if not booking.group_mode:
+        return {}
+    out: dict[str, Any] = {
+        "groupProfileId": booking.profile_id,
+        "accountIds": sorted(a.account_id for a in booking.attendees.all()),
+    }
+    if booking.group_xid:
+        out["groupXid"] = booking.group_xid
+    return out
+
+
+def group_profile_out(profile: Profile) -> dict[str, Any]:
+    return {
+        **profile_out(profile),
+        "clientOrgId": profile.client_org_id,
+        "required": profile.required,
     }
 
 

@@ -45,8 +45,8 @@ def busy(calendars: Iterable[Calendar], lo: datetime, hi: datetime) -> list[tupl
 def write(calendar: Calendar, booking: Booking) -> None:
     Event.objects.update_or_create(
         booking=booking,
+        calendar=calendar,
         defaults={
-            "calendar": calendar,
             "uid": booking.uid,
             "summary": booking.subject,
             "start": booking.start,
@@ -57,4 +57,4 @@ def write(calendar: Calendar, booking: Booking) -> None:
 
 
 def remove(calendar: Calendar, booking: Booking) -> None:
-    Event.objects.filter(booking=booking).delete()
+    Event.objects.filter(booking=booking, calendar=calendar).delete()

@@ -13,7 +13,7 @@ from django.db.models import Q
 
 from scheduler.calendars import builtin, busy_copy
 from scheduler.dbfuncs import busy_pairs
-from scheduler.models import Account, Booking, Calendar
+from scheduler.models import Account, Attendee, Calendar
 
 
 def _external_busy(
@@ -31,7 +31,8 @@ def account_busy(
     exclude_booking_id: int | None = None,
     tz: tzinfo | str | None = None,
 ) -> list[tuple[float, float]]:
-    """Union input for SPEC §3 rule 4: every calendar's events plus live bookings.
+    """Union input for SPEC §3 rule 4: every calendar's events plus the live bookings the
+    account attends.
 
     All-day and floating events of external calendars are read in `tz` (the profile's zone;
     the account's when not given).
@@ -44,8 +45,9 @@ def account_busy(
     for calendar in external:
         busy.extend(_external_busy(calendar, lo_ts, hi_ts, zone))
     busy.extend(builtin.busy(calendars, lo, hi))
-    bookings = Booking.objects.filter(account=account).live(now).overlapping(lo, hi)
+    # Every booking the account attends: its own profiles' and group bookings alike (§8).
+    held = Attendee.objects.filter(account=account).live(now).overlapping(lo, hi)
     if exclude_booking_id is not None:
-        bookings = bookings.filter(~Q(pk=exclude_booking_id))
-    busy.extend(busy_pairs(bookings))
+        held = held.filter(~Q(booking_id=exclude_booking_id))
+    busy.extend(busy_pairs(held))
     return busy

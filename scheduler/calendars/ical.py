@@ -10,7 +10,7 @@ from datetime import UTC
 import icalendar
 from django.utils import timezone
 
-from scheduler.models import Booking
+from scheduler.models import Account, Booking
 
 PRODID = "-//booking-service//scheduler//EN"
 
@@ -44,6 +44,13 @@ def _status(booking: Booking, method: Method | None) -> str:
     return "CONFIRMED"
 
 
+def booking_hosts(booking: Booking) -> list[Account]:
+    """Every host attending, the organizer (the booking's account) first."""
+    ids = booking.attendee_ids() or [booking.account_id]
+    found = {a.pk: a for a in Account.objects.filter(pk__in=ids)}
+    return [found[i] for i in ids if i in found]
+
+
 def booking_event(booking: Booking, method: Method | None) -> icalendar.Event:
     """The booking's VEVENT. UID is the booking's for its whole life; SEQUENCE is the booking's,
     which every change raises. In a mail (`method` given) the invitee still has to answer;
@@ -64,6 +71,14 @@ def booking_event(booking: Booking, method: Method | None) -> icalendar.Event:
     if meeting:
         event.add("url", meeting)
     event.add("organizer", _address(account.email, account.name))
+    # The other hosts of a group booking (SPEC §8): they were booked, so they have accepted.
+    for host in booking_hosts(booking)[1:]:
+        event.add(
+            "attendee",
+            _address(
+                host.email, host.name, ROLE="REQ-PARTICIPANT", PARTSTAT="ACCEPTED", RSVP="FALSE"
+            ),
+        )
     if booking.email:
         answer = {"PARTSTAT": "NEEDS-ACTION", "RSVP": "TRUE"}
         if method is None:

@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from scheduler.calendars import refresh
 from scheduler.calendars.busy import account_busy
-from scheduler.models import Booking, Profile
-from scheduler.rules import availability
+from scheduler.models import Account, Booking, Profile
+from scheduler.rules import availability, group
 from scheduler.rules.availability import add_period, instant_text, local_instant, parse_period
 from scheduler.services.errors import InvalidInput
 
@@ -27,6 +27,8 @@ class Availability:
     hi: datetime
     slots: list[tuple[datetime, datetime]]
     horizon: datetime
+    # Group profiles: each slot with who is free then (SPEC §8).
+    items: list[group.Item] | None = None
 
 
 def _bookings_per_day(
@@ -46,6 +48,20 @@ def _bookings_per_day(
     return dict(Counter(s.astimezone(zone).date() for s in rows.values_list("start", flat=True)))
 
 
+def members(profile: Profile) -> list[Account]:
+    """The accounts whose time a profile books: its account, or a group profile's members."""
+    if not profile.is_group:
+        return [profile.account]
+    ids = {a for unit in profile.group_units() for a in unit.members}
+    return list(Account.objects.filter(pk__in=ids).prefetch_related("calendars").order_by("pk"))
+
+
+def make_fresh(profile: Profile, now: datetime | None, until: datetime) -> None:
+    """Read the calendars of every host the profile books (I/O: never under a lock)."""
+    for account in members(profile):
+        refresh.make_fresh(account, now, until=until)
+
+
 def compute(
     profile: Profile,
     now: datetime | None = None,
@@ -54,8 +70,10 @@ def compute(
     *,
     exclude_booking_id: int | None = None,
     fresh: bool = True,
+    required: str | None = None,
 ) -> Availability:
-    """The profile's free slots in the window `[lo, hi)` of SPEC §3 rule 1.
+    """The profile's free slots in the window `[lo, hi)` of SPEC §3 rule 1; for a group
+    profile (SPEC §8) those where `required` (default: the profile's) units are free.
 
     `fresh=False` reads the stored calendar copies as they are (no I/O): for callers inside
     the booking transaction, which made them fresh before taking the lock.
@@ -65,21 +83,58 @@ def compute(
     lo, hi = availability.window(rules, now, start, end)
     horizon = availability.horizon_end(rules, now)
     if not profile.active or hi <= lo:
-        return Availability(lo, hi, [], horizon)
+        return Availability(lo, hi, [], horizon, [] if profile.is_group else None)
     buffer = timedelta(minutes=rules.buffer_minutes)
     if fresh:
-        refresh.make_fresh(profile.account, now, until=hi + buffer)
-    busy = account_busy(
-        profile.account,
-        lo - buffer,
-        hi + buffer,
-        now=now,
-        exclude_booking_id=exclude_booking_id,
-        tz=rules.zone,  # all-day and floating events are read in the profile's zone (§3)
-    )
+        make_fresh(profile, now, until=hi + buffer)
     per_day = _bookings_per_day(profile, rules.zone, lo, hi, now, exclude_booking_id)
-    slots = availability.free_slots(rules, busy, now, start, end, per_day)
-    return Availability(lo, hi, slots, horizon)
+
+    def free(account: Account) -> list[tuple[datetime, datetime]]:
+        busy = account_busy(
+            account,
+            lo - buffer,
+            hi + buffer,
+            now=now,
+            exclude_booking_id=exclude_booking_id,
+            tz=rules.zone,  # all-day and floating events are read in the profile's zone (§3)
+        )
+        return availability.free_slots(rules, busy, now, start, end, per_day)
+
+    if not profile.is_group:
+        return Availability(lo, hi, free(profile.account), horizon)
+    units = profile.group_units()
+    candidates = availability.free_slots(rules, (), now, start, end, per_day)
+    free_by_account = {}
+    if candidates:
+        free_by_account = {a.pk: {s for s, _ in free(a)} for a in members(profile)}
+    found = group.items(candidates, units, free_by_account, required or profile.required)
+    return Availability(lo, hi, [(i.start, i.end) for i in found], horizon, found)
+
+
+def free_accounts_at(
+    profile: Profile,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    exclude_id: int | None = None,
+    accounts: list[Account] | None = None,
+) -> set[int] | None:
+    """Which of a group profile's hosts (or `accounts`) are free for exactly `[start, end)`;
+    None when it is not one of the profile's candidates at all (no I/O)."""
+    rules = profile.rules()
+    lo, hi = start - timedelta(minutes=1), end + timedelta(minutes=1)
+    per_day = _bookings_per_day(profile, rules.zone, lo, hi, now, exclude_id)
+    if (start, end) not in set(availability.free_slots(rules, (), now, lo, hi, per_day)):
+        return None
+    buffer = timedelta(minutes=rules.buffer_minutes)
+    free = set()
+    for account in members(profile) if accounts is None else accounts:
+        busy = account_busy(
+            account, lo - buffer, hi + buffer, now=now, exclude_booking_id=exclude_id, tz=rules.zone
+        )
+        if (start, end) in set(availability.free_slots(rules, busy, now, lo, hi, per_day)):
+            free.add(account.pk)
+    return free
 
 
 def is_free(
@@ -113,6 +168,7 @@ def query(
     from_date: date | None = None,
     interval_length: str | None = None,
     now: datetime | None = None,
+    required: str | None = None,
 ) -> Answer:
     """SPEC §3's answer for the window an availability query asks for."""
     if time_min is not None and time_max is not None and time_max <= time_min:
@@ -126,7 +182,7 @@ def query(
     end = time_max
     if end is None and interval_length:
         end = add_period(start, parse_period(interval_length), zone)
-    found = compute(profile, now, start, end)
+    found = compute(profile, now, start, end, required=required)
     # Slots can come after the window only while both the horizon and the profile's own end
     # lie beyond it; otherwise a client following nextFromDate would never stop.
     last = min(found.horizon, profile.end_time or found.horizon)

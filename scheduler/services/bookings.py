@@ -1,16 +1,20 @@
-"""Book, reserve, confirm, release, cancel and reschedule (SPEC §5).
+"""Book, reserve, confirm, release, cancel and reschedule (SPEC §5), for an account's own
+profiles and group profiles (SPEC §8) alike.
 
-Each operation makes the account's external calendars fresh first (I/O, no lock held), then
-runs one transaction that locks the account row, so bookings of one account are serialised
-(on SQLite the IMMEDIATE transaction mode takes the write lock at BEGIN; on PostgreSQL
-`SELECT … FOR UPDATE`), recomputes the slot from stored copies only, and writes. Mail and
-CalDAV work is queued in the same transaction (it runs after commit); the builtin calendar is a
-table, written in the transaction.
+Each operation makes the hosts' external calendars fresh first (I/O, no lock held), then runs
+one transaction that locks every host account it may book, in ascending id order, so bookings
+touching one account are serialised (on SQLite the IMMEDIATE transaction mode takes the write
+lock at BEGIN; on PostgreSQL `SELECT … FOR UPDATE`), recomputes the slot (and, for a group
+profile, who attends) from stored copies only, and writes. Mail and CalDAV work is queued in
+the same transaction (it runs after commit); the builtin calendar is a table, written in the
+transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -18,21 +22,110 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from scheduler import invites, retries
-from scheduler.calendars import refresh, sync
+from scheduler.calendars import sync
 from scheduler.calendars.ical import Method
 from scheduler.calendars.sync import Action
-from scheduler.models import Account, Booking, Delivery, Profile
-from scheduler.rules import schedule, variables
+from scheduler.models import Account, Attendee, Booking, Delivery, Profile
+from scheduler.rules import group, schedule, variables
 from scheduler.rules.availability import instant_text
-from scheduler.services.availability import is_free
+from scheduler.services import availability
 from scheduler.services.errors import Conflict, InvalidInput, SlotUnavailable
+
+# A booking counts for round robin's turns while it is live and starts at most this long ago.
+TURN_WINDOW = timedelta(days=30)
+
+
+def _not_free(start: datetime, end: datetime) -> SlotUnavailable:
+    return SlotUnavailable(f"{instant_text(start)}–{instant_text(end)} is not a free slot")
 
 
 def _check_slot(
     profile: Profile, start: datetime, end: datetime, now: datetime, exclude_id: int | None = None
 ) -> None:
-    if not is_free(profile, start, end, now, exclude_id):
-        raise SlotUnavailable(f"{instant_text(start)}–{instant_text(end)} is not a free slot")
+    if not availability.is_free(profile, start, end, now, exclude_id):
+        raise _not_free(start, end)
+
+
+def _turns(profile: Profile, now: datetime, exclude_id: int | None) -> tuple[Counter, Counter]:
+    """Live bookings of the profile (from 30 days ago on) per chosen unit and per attendee."""
+    live = Booking.objects.filter(profile=profile, start__gte=now - TURN_WINDOW).live(now)
+    if exclude_id is not None:
+        live = live.exclude(pk=exclude_id)
+    units = Counter(live.exclude(unit_key="").values_list("unit_key", flat=True))
+    members = Counter(
+        Attendee.objects.filter(booking__in=live).values_list("account_id", flat=True)
+    )
+    return units, members
+
+
+@dataclass(frozen=True)
+class Narrowing:
+    """A group booking request's `accountIds` and `groupXids`: the hosts it may choose."""
+
+    accounts: tuple[int, ...] = ()
+    groups: tuple[str, ...] = ()
+
+
+def check_narrowing(profile: Profile, narrowing: Narrowing) -> None:
+    """Ids the profile does not hold are errors naming each by position."""
+    units = profile.group_units()
+    known_accounts = {a for u in units for a in u.members}
+    known_groups = {u.ext_id for u in units if u.is_group}
+    errors: dict[str, list[str]] = {}
+    for i, account_id in enumerate(narrowing.accounts):
+        if account_id not in known_accounts:
+            errors[f"accountIds[{i}]"] = [f"account {account_id} is not a host of this profile"]
+    for i, ext_id in enumerate(narrowing.groups):
+        if ext_id not in known_groups:
+            errors[f"groupXids[{i}]"] = [f"{ext_id!r} is not a group of this profile"]
+    if errors:
+        raise InvalidInput.of(errors)
+
+
+def _choose(
+    profile: Profile,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    *,
+    mode: str,
+    narrowing: Narrowing,
+    exclude_id: int | None = None,
+) -> group.Choice:
+    """Who attends `[start, end)` (SPEC §8), or SlotUnavailable."""
+    if not profile.is_group:
+        _check_slot(profile, start, end, now, exclude_id)
+        return group.Choice((profile.account_id,), "")
+    free = availability.free_accounts_at(profile, start, end, now, exclude_id)
+    choice = None
+    if free is not None:
+        unit_turns, member_turns = _turns(profile, now, exclude_id)
+        choice = group.choose(
+            profile.group_units(),
+            free,
+            mode,
+            unit_turns=unit_turns,
+            member_turns=member_turns,
+            accounts=narrowing.accounts,
+            groups=narrowing.groups,
+        )
+    if choice is None:
+        raise _not_free(start, end)
+    return choice
+
+
+def _set_attendees(booking: Booking, account_ids: Iterable[int]) -> list[int]:
+    """Make `account_ids` (the organizer first) the booking's attendees; the ids removed."""
+    wanted = list(account_ids)
+    current = set(booking.attendees.values_list("account_id", flat=True))
+    removed = sorted(current - set(wanted))
+    booking.attendees.filter(account_id__in=removed).delete()
+    copy = booking._attendee_copy()
+    for position, account_id in enumerate(wanted):
+        Attendee.objects.update_or_create(
+            booking=booking, account_id=account_id, defaults={"position": position, **copy}
+        )
+    return removed
 
 
 # Written by the mail task alone (outside the account lock): a booking saved here from an
@@ -47,14 +140,23 @@ def _save(booking: Booking) -> None:
     booking.save(update_fields=_SAVED_FIELDS)
 
 
-def _lock_account(account_id: int) -> Account:
-    return Account.objects.select_for_update().get(pk=account_id)
+def _lock_accounts(account_ids: Collection[int]) -> None:
+    """Lock every account a booking may touch, in ascending id order (no deadlock between two
+    bookings locking overlapping sets)."""
+    ids = sorted(set(account_ids))
+    locked = list(Account.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    if len(locked) != len(ids):
+        raise Conflict("A host of this booking no longer exists")
+
+
+def _hosts(profile: Profile) -> list[int]:
+    return [a.pk for a in availability.members(profile)]
 
 
 def _make_fresh(profile: Profile, end: datetime, now: datetime | None) -> None:
     """Read the calendars the slot check needs before the lock: never I/O under it."""
     until = end + timedelta(minutes=profile.buffer_between_minutes)
-    refresh.make_fresh(profile.account, now, until=until)
+    availability.make_fresh(profile, now, until=until)
 
 
 def render(booking: Booking, profile: Profile) -> None:
@@ -106,28 +208,50 @@ def validate_substitution(profile: Profile, data: Mapping[str, object] | None) -
     return {k: v for k, v in data.items() if isinstance(v, str)}
 
 
-def _deliver(booking: Booking, mail: Method | None, calendar: Action | None) -> None:
-    """Mark what must happen after commit and save; the builtin calendar is written here."""
+def _deliver(
+    booking: Booking,
+    mail: Method | None,
+    calendar: Action | None,
+    *,
+    removed: Collection[int] = (),
+) -> None:
+    """Mark what must happen after commit and save. Builtin calendars are written here; every
+    attendee's primary gets the event, and hosts in `removed` lose theirs."""
     if mail:
         booking.mail_state = Delivery.PENDING
         booking.mail_attempts = 0
         booking.mail_error = ""
+    remote: list[int] = []
+    gone: list[int] = []
     if calendar:
-        primary = booking.account.primary_calendar()
-        if sync.is_local(primary):
-            sync.apply(booking, calendar, primary)
-            booking.calendar_state = Delivery.DONE
-            calendar = None
-        else:
-            booking.calendar_state = Delivery.PENDING
-            booking.calendar_attempts = 0
-            booking.calendar_error = ""
+        hosts = [(a, calendar) for a in booking.attendee_ids()]
+        hosts += [(a, Action.REMOVE) for a in removed]
+        for account in Account.objects.filter(pk__in=[a for a, _ in hosts]):
+            action = Action.REMOVE if account.pk in removed else calendar
+            primary = account.primary_calendar()
+            if sync.is_local(primary):
+                sync.apply(booking, action, primary)
+            else:
+                (gone if action == Action.REMOVE else remote).append(account.pk)
+        booking.calendar_state = Delivery.PENDING if remote or gone else Delivery.DONE
+        booking.calendar_attempts = 0
+        booking.calendar_error = ""
     _save(booking)
     # In this transaction: the booking and its background work commit together.
     if mail:
         retries.enqueue(invites.deliver_mail, booking.pk, mail.value, booking.sequence)
-    if calendar:
+    if remote:
         retries.enqueue(sync.sync_calendar, booking.pk, calendar.value, booking.sequence)
+    if gone:
+        retries.enqueue(
+            sync.sync_calendar, booking.pk, Action.REMOVE.value, booking.sequence, sorted(gone)
+        )
+
+
+def _mode(profile: Profile, required: str | None) -> str:
+    if required is not None and required not in group.MODES:
+        raise InvalidInput.of({"required": [f"{required!r} is not one of one, all"]})
+    return required or profile.required
 
 
 def book(
@@ -140,27 +264,39 @@ def book(
     substitution_data: Mapping[str, object] | None = None,
     reserve_minutes: int | None = None,
     now: datetime | None = None,
+    required: str | None = None,
+    narrowing: Narrowing = Narrowing(),
 ) -> Booking:
-    """Take `[start, end)` if it is a free slot right now; otherwise SlotUnavailable."""
+    """Take `[start, end)` if it is a free slot right now; otherwise SlotUnavailable.
+
+    For a group profile, `required` (default: the profile's) and `narrowing` decide who
+    attends (SPEC §8); the booking's account is the first attendee, its organizer.
+    """
     data = validate_substitution(profile, substitution_data)
     if reserve_minutes is not None:
         try:
             schedule.RESERVE_MINUTES.check(reserve_minutes, "reserveForMinutes")
         except schedule.RuleError as exc:
             raise InvalidInput("Invalid reserveForMinutes", exc.errors) from exc
+    mode = _mode(profile, required)
+    if profile.is_group:
+        check_narrowing(profile, narrowing)
     _make_fresh(profile, end, now)
+    hosts = _hosts(profile)
+    if not hosts:
+        raise _not_free(start, end)
     try:
         with transaction.atomic():
-            _lock_account(profile.account_id)
+            _lock_accounts(hosts)
             now = now or timezone.now()
-            profile = Profile.objects.select_related("account").get(pk=profile.pk)
+            profile = Profile.objects.select_related("account", "organization").get(pk=profile.pk)
             if not profile.active:
                 raise SlotUnavailable("This profile is not active")
-            _expire_reservations(profile.account_id, start, end, now)
-            _check_slot(profile, start, end, now)
+            _expire_reservations(hosts, start, end, now)
+            choice = _choose(profile, start, end, now, mode=mode, narrowing=narrowing)
             reserved = reserve_minutes is not None
             booking = Booking.objects.create(
-                account=profile.account,
+                account_id=choice.account_ids[0],
                 profile=profile,
                 start=start,
                 end=end,
@@ -169,7 +305,10 @@ def book(
                 name=name,
                 email=email,
                 substitution_data=data,
+                group_mode=mode if profile.is_group else "",
+                unit_key=choice.unit_key,
             )
+            _set_attendees(booking, choice.account_ids)
             if profile.start_conference:
                 booking.conference_url = settings.CONFERENCE_URL_TEMPLATE.format(
                     uid=booking.uid.split("@")[0]
@@ -185,27 +324,37 @@ def book(
         raise SlotUnavailable("The slot was just taken") from exc
 
 
-def _expire_reservations(account_id: int, start: datetime, end: datetime, now: datetime) -> None:
+def _expire_reservations(
+    account_ids: Collection[int], start: datetime, end: datetime, now: datetime
+) -> None:
     """Expired reservations stop blocking by themselves; mark the ones in the way so the
     database constraint agrees with the rule."""
-    Booking.objects.filter(
-        account_id=account_id,
+    expired = Attendee.objects.filter(
+        account_id__in=account_ids,
         status=Booking.Status.RESERVED,
         expires_at__lte=now,
         start__lt=end + timedelta(days=1),
         end__gt=start - timedelta(days=1),
-    ).update(status=Booking.Status.CANCELLED, cancelled_at=now)
+    )
+    ids = list(expired.values_list("booking_id", flat=True).distinct())
+    if ids:
+        cancelled = Booking.Status.CANCELLED
+        Booking.objects.filter(pk__in=ids).update(status=cancelled, cancelled_at=now)
+        Attendee.objects.filter(booking_id__in=ids).update(status=cancelled)
 
 
-def _locked_booking(booking_id: int, account_id: int) -> Booking:
-    _lock_account(account_id)
+def _locked_booking(booking_id: int) -> Booking:
+    """Lock the booking's hosts (ascending ids), then read it afresh."""
+    _lock_accounts(
+        Attendee.objects.filter(booking_id=booking_id).values_list("account_id", flat=True)
+    )
     return Booking.objects.select_related("account", "profile").get(pk=booking_id)
 
 
 def confirm(booking: Booking, now: datetime | None = None) -> Booking:
     """A live reservation becomes a confirmed booking."""
     with transaction.atomic():
-        booking = _locked_booking(booking.pk, booking.account_id)
+        booking = _locked_booking(booking.pk)
         now = now or timezone.now()
         if booking.status != Booking.Status.RESERVED:
             raise Conflict(f"Booking {booking.pk} is {booking.status}, not a reservation")
@@ -220,7 +369,7 @@ def confirm(booking: Booking, now: datetime | None = None) -> Booking:
 def release(booking: Booking, now: datetime | None = None) -> Booking:
     """A reservation is let go (becomes cancelled); confirmed bookings are untouched."""
     with transaction.atomic():
-        booking = _locked_booking(booking.pk, booking.account_id)
+        booking = _locked_booking(booking.pk)
         if booking.status == Booking.Status.CONFIRMED:
             raise Conflict(f"Booking {booking.pk} is confirmed; cancel it instead")
         if booking.status == Booking.Status.RESERVED:
@@ -231,9 +380,10 @@ def release(booking: Booking, now: datetime | None = None) -> Booking:
 
 
 def cancel(booking: Booking, now: datetime | None = None) -> Booking:
-    """Cancel a booking: CANCEL mail with a higher SEQUENCE, event removed. Idempotent."""
+    """Cancel a booking for every host: CANCEL mail with a higher SEQUENCE, events removed.
+    Idempotent."""
     with transaction.atomic():
-        booking = _locked_booking(booking.pk, booking.account_id)
+        booking = _locked_booking(booking.pk)
         if booking.status == Booking.Status.CANCELLED:
             return booking
         was_confirmed = booking.status == Booking.Status.CONFIRMED
@@ -250,27 +400,54 @@ def cancel(booking: Booking, now: datetime | None = None) -> Booking:
 def reschedule(
     booking: Booking, *, start: datetime, end: datetime, now: datetime | None = None
 ) -> Booking:
-    """Move a confirmed booking to another free slot of its profile; UID kept, SEQUENCE up."""
-    if booking.profile is not None:
-        _make_fresh(booking.profile, end, now)
+    """Move a confirmed booking to another free slot of its profile; UID kept, SEQUENCE up.
+
+    A group booking keeps its hosts when they are all free at the new time, and otherwise
+    chooses again by the rule it was made under (SPEC §8); hosts no longer attending lose the
+    event."""
+    profile = booking.profile
+    if profile is not None:
+        _make_fresh(profile, end, now)
+    hosts = set(booking.attendee_ids()) | set(_hosts(profile) if profile else ())
     with transaction.atomic():
-        booking = _locked_booking(booking.pk, booking.account_id)
+        _lock_accounts(hosts)
+        booking = Booking.objects.select_related("account", "profile").get(pk=booking.pk)
         now = now or timezone.now()
         if booking.status != Booking.Status.CONFIRMED:
             raise Conflict(f"Booking {booking.pk} is {booking.status}; it cannot be moved")
         profile = booking.profile
         if profile is None:
             raise Conflict("The booking's profile no longer exists")
-        _expire_reservations(booking.account_id, start, end, now)
-        _check_slot(profile, start, end, now, exclude_id=booking.pk)
-        if (booking.start, booking.end) == (start, end):
+        _expire_reservations(hosts, start, end, now)
+        attendees = booking.attendee_ids()
+        choice = group.Choice(tuple(attendees), booking.unit_key)
+        if profile.is_group:
+            accounts = list(Account.objects.filter(pk__in=attendees).prefetch_related("calendars"))
+            free = availability.free_accounts_at(profile, start, end, now, booking.pk, accounts)
+            if free is None or not set(attendees) <= free:
+                mode = booking.group_mode or profile.required
+                choice = _choose(
+                    profile,
+                    start,
+                    end,
+                    now,
+                    mode=mode,
+                    narrowing=Narrowing(),
+                    exclude_id=booking.pk,
+                )
+        else:
+            _check_slot(profile, start, end, now, exclude_id=booking.pk)
+        if (booking.start, booking.end) == (start, end) and list(choice.account_ids) == attendees:
             return booking  # its own time: nothing moves, so no new SEQUENCE and no mail
         booking.start, booking.end = start, end
+        booking.account_id = choice.account_ids[0]
+        booking.unit_key = choice.unit_key
         booking.sequence += 1
         render(booking, profile)
         try:
             with transaction.atomic():
-                _deliver(booking, Method.REQUEST, Action.WRITE)
+                removed = _set_attendees(booking, choice.account_ids)
+                _deliver(booking, Method.REQUEST, Action.WRITE, removed=removed)
         except IntegrityError as exc:
             raise SlotUnavailable("The slot was just taken") from exc
         return booking

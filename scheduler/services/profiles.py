@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from scheduler.models import Account, Profile
+from scheduler.models import Account, Organization, Profile
 from scheduler.rules import schedule
 from scheduler.rules.schedule import RuleError
 from scheduler.services.errors import Conflict, InvalidInput
@@ -39,6 +39,8 @@ COLUMNS = {
     "active": "active",
     "context": "context",
 }
+# Group profiles' own fields (SPEC §8).
+GROUP_COLUMNS = {**COLUMNS, "clientOrgId": "client_org_id", "required": "required"}
 # Fields that may be null (meaning "none"); the others must hold a value when sent.
 NULLABLE = frozenset(
     {
@@ -77,17 +79,20 @@ def _checked(field: str, value: Any) -> Any:
         return schedule.validate_step(value)
     if field in _LIMITS:
         return _LIMITS[field].check(value, field)
+    if field == "required" and value not in ("one", "all"):
+        raise RuleError({field: [f"{value!r} is not one of one, all"]})
     return value
 
 
 def _apply(profile: Profile, changes: Mapping[str, Any]) -> None:
+    columns = GROUP_COLUMNS if profile.is_group else COLUMNS
     errors: dict[str, list[str]] = {}
     for field in sorted(changes):
-        if field not in COLUMNS:
+        if field not in columns:
             errors[field] = ["unknown field"]
             continue
         try:
-            setattr(profile, COLUMNS[field], _checked(field, changes[field]))
+            setattr(profile, columns[field], _checked(field, changes[field]))
         except RuleError as exc:
             errors.update(exc.errors)
     if not errors:
@@ -100,21 +105,30 @@ def _apply(profile: Profile, changes: Mapping[str, Any]) -> None:
 
 
 def save(profile: Profile) -> Profile:
-    """Save under the one-name-per-account rule (Conflict when the name is taken)."""
+    """Save under the one-name-per-owner rule (Conflict when the name is taken)."""
     try:
         with transaction.atomic():
-            clash = Profile.objects.filter(account_id=profile.account_id, name=profile.name)
+            clash = Profile.objects.filter(
+                account_id=profile.account_id,
+                organization_id=profile.organization_id,
+                name=profile.name,
+            )
             if clash.exclude(pk=profile.pk).exists():
                 raise IntegrityError
             profile.save()
     except IntegrityError as exc:
-        raise Conflict(f"The account already has a profile named {profile.name!r}") from exc
+        owner = "organization" if profile.is_group else "account"
+        raise Conflict(f"The {owner} already has a profile named {profile.name!r}") from exc
     return profile
 
 
-def create(account: Account, changes: Mapping[str, Any]) -> Profile:
-    """A new profile of `account`: the fields given, defaults for the rest."""
-    profile = Profile(account=account)
+def create(owner: Account | Organization, changes: Mapping[str, Any]) -> Profile:
+    """A new profile of an account, or a group profile of an organization: the fields
+    given, defaults for the rest."""
+    if isinstance(owner, Organization):
+        profile = Profile(organization=owner)
+    else:
+        profile = Profile(account=owner)
     _apply(profile, changes)
     return save(profile)
 

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from scheduler.models import Account, ApiToken
+from scheduler.models import Account, ApiToken, Organization
 
 
 class Command(BaseCommand):
@@ -20,13 +20,20 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="", help="Display name (default: the handle).")
         parser.add_argument("--timezone", default="UTC", help="IANA time zone, e.g. Europe/Paris.")
         parser.add_argument("--token-name", default="cli", help="A label for the new token.")
+        parser.add_argument("--org", default="", help="Handle of the organization to join.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        org = None
+        if options["org"]:
+            org = Organization.objects.filter(handle=options["org"]).first()
+            if org is None:
+                raise CommandError(f"--org {options['org']!r}: no organization has this handle")
         account = Account(
             email=options["email"],
             handle=options["handle"],
             name=options["name"] or options["handle"],
             timezone=options["timezone"],
+            organization=org,
         )
         try:
             account.full_clean()
@@ -35,7 +42,9 @@ class Command(BaseCommand):
         with transaction.atomic():
             account.save()
             _, raw = ApiToken.issue(account, options["token_name"])
-        self.stdout.write(f"Created account @{account.handle} ({account.email}).")
+        member = f", member of @{org.handle}" if org else ""
+        self.stdout.write(f"Created account @{account.handle} ({account.email}){member}.")
+        self.stdout.write(f"id: {account.pk}")
         self.stdout.write("API token (shown once, store it now):")
         self.stdout.write(raw)
 
