@@ -683,9 +683,10 @@ class Booking(models.Model):
         adding = self._state.adding
         super().save(*args, **kwargs)
         if adding:
-            Attendee.objects.get_or_create(
-                booking=self, account_id=self.account_id, defaults=self._attendee_copy()
+            Attendee.objects.create(
+                booking=self, account_id=self.account_id, **self._attendee_copy()
             )
+            return
         fields = kwargs.get("update_fields")
         if fields is None or set(fields) & self._ATTENDEE_COPY:
             Attendee.objects.filter(booking=self).update(**self._attendee_copy())

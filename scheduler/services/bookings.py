@@ -308,7 +308,8 @@ def book(
                 group_mode=mode if profile.is_group else "",
                 unit_key=choice.unit_key,
             )
-            _set_attendees(booking, choice.account_ids)
+            if len(choice.account_ids) > 1:
+                _set_attendees(booking, choice.account_ids)  # the organizer is already one
             if profile.start_conference:
                 booking.conference_url = settings.CONFERENCE_URL_TEMPLATE.format(
                     uid=booking.uid.split("@")[0]
