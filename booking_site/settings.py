@@ -145,6 +145,28 @@ TASK_RETENTION_DAYS = env.int("TASK_RETENTION_DAYS", default=7)
 WORKER_PERIODIC_CHECK_SECONDS = env.float("WORKER_PERIODIC_CHECK_SECONDS", default=5.0)
 PERIODIC_REFRESH_SECONDS = env.int("PERIODIC_REFRESH_SECONDS", default=60)
 
+
+# Notifications (SPEC §9).
+def _delays(name: str, default: str) -> list[float]:
+    text = env.str(name, default=default)
+    try:
+        delays = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        delays = [-1.0]
+    if any(d < 0 for d in delays):
+        raise ImproperlyConfigured(f"{name}={text!r}: use comma-separated seconds, e.g. {default}")
+    return delays
+
+
+# One attempt, then one retry after each of these delays (seconds).
+WEBHOOK_RETRY_DELAYS = _delays("WEBHOOK_RETRY_DELAYS", "5,300,1800,7200,18000,36000")
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# How long a public booking waits for the invitee to confirm their address.
+VERIFICATION_HOLD_MINUTES = env.int("VERIFICATION_HOLD_MINUTES", default=15)
+# Cancellations the bookings feed keeps showing (STATUS:CANCELLED).
+FEED_CANCELLED_DAYS = 30
+FEED_FREEBUSY_DAYS = 90
+
 CALENDAR_REFRESH_SECONDS = env.int("CALENDAR_REFRESH_SECONDS", default=300)
 ALLOW_PRIVATE_CALENDAR_URLS = _strict_bool("ALLOW_PRIVATE_CALENDAR_URLS", False)
 CALENDAR_MAX_BYTES = env.int("CALENDAR_MAX_BYTES", default=10 * 1024 * 1024)

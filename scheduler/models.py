@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import re
@@ -97,9 +98,17 @@ def validate_time_available_for(value) -> None:
     _check_rule(validate_period, value)
 
 
+def validate_reminders(value) -> None:
+    _check_rule(schedule.check_reminders, value)
+
+
 def validate_step(value: int) -> None:
     if value not in ALLOWED_STEPS:
         raise ValidationError(f"{value} is not one of {', '.join(map(str, ALLOWED_STEPS))}")
+
+
+def new_feed_key() -> str:
+    return secrets.token_urlsafe(24)
 
 
 class Organization(models.Model):
@@ -143,6 +152,8 @@ class Account(models.Model):
         related_name="accounts",
         help_text="The team whose group profiles may book this host (at most one).",
     )
+    # The key of the account's calendar feeds (SPEC §9); rotating it cuts off old links.
+    feed_key = models.CharField(max_length=64, default=new_feed_key, editable=False)
     created_at = models.DateTimeField(default=tz_now)
 
     class Meta:
@@ -418,6 +429,25 @@ class Profile(models.Model):
     )
     active = models.BooleanField(default=True)
     context = models.TextField(blank=True)
+    # Notifications (SPEC §9): reminder mails before the start, the invitee's deadlines, and
+    # public bookings held until the invitee confirms their address.
+    reminder_minutes = models.JSONField(default=list, blank=True, validators=[validate_reminders])
+    cancel_notice_minutes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(schedule.DEADLINE_MINUTES.hi)],
+        help_text="Minutes before the start after which the invitee can no longer cancel.",
+    )
+    reschedule_notice_minutes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(schedule.DEADLINE_MINUTES.hi)],
+        help_text="Minutes before the start after which the invitee can no longer move it.",
+    )
+    require_email_verification = models.BooleanField(
+        default=False,
+        help_text="Public bookings wait for the invitee to confirm their address.",
+    )
     created_at = models.DateTimeField(default=tz_now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -655,6 +685,8 @@ class Booking(models.Model):
     # `one` ("account:<id>" or "group:<extId>"), which counts for that unit's turn.
     group_mode = models.CharField(max_length=3, blank=True)
     unit_key = models.CharField(max_length=220, blank=True)
+    # A public booking held until the invitee confirms their address (SPEC §9).
+    awaiting_verification = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=tz_now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -853,3 +885,86 @@ class PeriodicRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} (next {self.next_run_at:%Y-%m-%d %H:%M:%S})"
+
+
+class Webhook(models.Model):
+    """A URL told of an account's (or an organization's) bookings (SPEC §9)."""
+
+    EVENTS = (
+        "booking.created",
+        "booking.rescheduled",
+        "booking.cancelled",
+        "reservation.created",
+        "reservation.confirmed",
+        "reservation.released",
+    )
+
+    account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.CASCADE, related_name="webhooks"
+    )
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="webhooks"
+    )
+    url = models.URLField(max_length=2000)
+    events = models.JSONField(default=list)
+    active = models.BooleanField(default=True)
+    # Needed to sign every message, so kept; the API shows it once, at creation.
+    secret = models.CharField(max_length=100, editable=False)
+    created_at = models.DateTimeField(default=tz_now)
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+    deactivated_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(account__isnull=False, organization__isnull=True)
+                | Q(account__isnull=True, organization__isnull=False),
+                name="webhook_has_one_owner",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.url
+
+    @staticmethod
+    def new_secret() -> str:
+        return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+class WebhookMessage(models.Model):
+    """One event for one webhook; its `msg_id` is the `webhook-id` of every attempt."""
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        DONE = "done"
+        FAILED = "failed"
+
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="messages")
+    msg_id = models.CharField(max_length=64, unique=True)
+    event = models.CharField(max_length=40)
+    payload = models.JSONField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=tz_now)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.msg_id}"
+
+
+class WebhookAttempt(models.Model):
+    """One POST of a message: when, the HTTP status (none when it never answered), the error."""
+
+    message = models.ForeignKey(WebhookMessage, on_delete=models.CASCADE, related_name="tries")
+    at = models.DateTimeField(default=tz_now)
+    status = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.message} at {self.at:%Y-%m-%d %H:%M:%S}: {self.status or self.error}"

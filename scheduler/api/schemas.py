@@ -31,6 +31,7 @@ from scheduler.rules.availability import DAY_NAMES, instant_text
 from scheduler.rules.schedule import (
     BOOKINGS_PER_DAY,
     BUFFER_MINUTES,
+    DEADLINE_MINUTES,
     DURATION_MINUTES,
     NOTICE_MINUTES,
     RuleError,
@@ -38,6 +39,7 @@ from scheduler.rules.schedule import (
     check_date_range,
     check_end,
     check_horizon,
+    check_reminders,
     check_start,
     is_timezone,
 )
@@ -248,6 +250,28 @@ class ProfileIn(InputModel):
     )
     active: StrictBool = True
     context: StrictStr = Field("", max_length=10_000)
+    # Notifications (SPEC §9); reminders are checked by rules/schedule.check_reminders, which
+    # names each bad value.
+    reminderMinutes: list[Any] = Field(default_factory=list)
+    cancelNoticeMinutes: StrictInt | None = Field(
+        None, ge=DEADLINE_MINUTES.lo, le=DEADLINE_MINUTES.hi
+    )
+    rescheduleNoticeMinutes: StrictInt | None = Field(
+        None, ge=DEADLINE_MINUTES.lo, le=DEADLINE_MINUTES.hi
+    )
+    requireEmailVerification: StrictBool = False
+
+    @field_validator("reminderMinutes", mode="before")
+    @classmethod
+    def _reminders(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("may not be null")
+        try:
+            return check_reminders(value)
+        except RuleError as exc:
+            raise ValueError(
+                "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items())
+            ) from None
 
     @field_validator("endTime")
     @classmethod
@@ -282,6 +306,8 @@ class ProfilePatch(ProfileIn):
     startConference: StrictBool | None = None  # type: ignore[assignment]
     active: StrictBool | None = None  # type: ignore[assignment]
     context: StrictStr | None = Field(None, max_length=10_000)  # type: ignore[assignment]
+    reminderMinutes: list[Any] | None = None  # type: ignore[assignment]
+    requireEmailVerification: StrictBool | None = None  # type: ignore[assignment]
     # Output-only fields, so a profile read by GET can be sent back as it is: a value equal
     # to the stored one is ignored, another is refused as read-only.
     id: StrictInt | None = None
@@ -300,6 +326,7 @@ class ProfilePatch(ProfileIn):
         "startConference",
         "active",
         "context",
+        "requireEmailVerification",
         mode="before",
     )
     @classmethod
@@ -331,6 +358,10 @@ class ProfileOut(OutputModel):
     maxBookingsPerDay: int | None = None
     active: bool
     context: str
+    reminderMinutes: list[int]
+    cancelNoticeMinutes: int | None = None
+    rescheduleNoticeMinutes: int | None = None
+    requireEmailVerification: bool
 
 
 class ProfilePage(OutputModel):

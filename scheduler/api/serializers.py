@@ -43,6 +43,10 @@ def profile_out(profile: Profile) -> dict[str, Any]:
         "maxBookingsPerDay": profile.max_bookings_per_day,
         "active": profile.active,
         "context": profile.context,
+        "reminderMinutes": list(profile.reminder_minutes or []),
+        "cancelNoticeMinutes": profile.cancel_notice_minutes,
+        "rescheduleNoticeMinutes": profile.reschedule_notice_minutes,
+        "requireEmailVerification": profile.require_email_verification,
     }
 
 

@@ -54,6 +54,12 @@ BUFFER_MINUTES = Limit(0, 240)
 NOTICE_MINUTES = Limit(0, 525_600)
 BOOKINGS_PER_DAY = Limit(1, 1000)
 RESERVE_MINUTES = Limit(1, 7 * 24 * 60)
+# Reminders (SPEC §9): up to MAX_REMINDERS distinct values, each this many minutes before.
+REMINDER_MINUTES = Limit(5, 40_320)
+MAX_REMINDERS = 5
+# Invitee deadlines (SPEC §9): minutes before the start after which the invitee's link no
+# longer cancels or moves the booking.
+DEADLINE_MINUTES = Limit(0, 525_600)
 # A horizon (or a query's intervalLength) longer than this would compute years of slots.
 MAX_HORIZON = "P2Y"
 _MAX_HORIZON = parse_period(MAX_HORIZON)
@@ -269,6 +275,28 @@ def normalize_availability_intervals(
 
 def validate_period(value: Any, field: str = "timeAvailableFor") -> str:
     return check_horizon(value if isinstance(value, str) else str(value), field)
+
+
+def check_reminders(value: Any, field: str = "reminderMinutes") -> list[int]:
+    """Up to MAX_REMINDERS distinct whole numbers within REMINDER_MINUTES, ascending."""
+    if not isinstance(value, list):
+        raise RuleError({field: [f"{value!r} is not a list of minutes"]})
+    errors: dict[str, list[str]] = {}
+    if len(value) > MAX_REMINDERS:
+        errors[field] = [f"has {len(value)} values; at most {MAX_REMINDERS} are allowed"]
+    seen: set[int] = set()
+    for i, minutes in enumerate(value):
+        try:
+            REMINDER_MINUTES.check(minutes, f"{field}[{i}]")
+        except RuleError as exc:
+            errors.update(exc.errors)
+            continue
+        if minutes in seen:
+            errors[f"{field}[{i}]"] = [f"{minutes} is listed twice"]
+        seen.add(minutes)
+    if errors:
+        raise RuleError(errors)
+    return sorted(value)
 
 
 def validate_step(value: Any, field: str = "availabilityStep") -> int:

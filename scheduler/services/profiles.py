@@ -38,6 +38,10 @@ COLUMNS = {
     "maxBookingsPerDay": "max_bookings_per_day",
     "active": "active",
     "context": "context",
+    "reminderMinutes": "reminder_minutes",
+    "cancelNoticeMinutes": "cancel_notice_minutes",
+    "rescheduleNoticeMinutes": "reschedule_notice_minutes",
+    "requireEmailVerification": "require_email_verification",
 }
 # Group profiles' own fields (SPEC §8).
 GROUP_COLUMNS = {**COLUMNS, "clientOrgId": "client_org_id", "required": "required"}
@@ -50,6 +54,8 @@ NULLABLE = frozenset(
         "workHours",
         "availabilityIntervals",
         "maxBookingsPerDay",
+        "cancelNoticeMinutes",
+        "rescheduleNoticeMinutes",
     }
 )
 _LIMITS = {
@@ -57,6 +63,8 @@ _LIMITS = {
     "bufferBetweenMinutes": schedule.BUFFER_MINUTES,
     "startAfterMinutes": schedule.NOTICE_MINUTES,
     "maxBookingsPerDay": schedule.BOOKINGS_PER_DAY,
+    "cancelNoticeMinutes": schedule.DEADLINE_MINUTES,
+    "rescheduleNoticeMinutes": schedule.DEADLINE_MINUTES,
 }
 
 
@@ -77,6 +85,8 @@ def _checked(field: str, value: Any) -> Any:
         return schedule.check_horizon(value)
     if field == "availabilityStep":
         return schedule.validate_step(value)
+    if field == "reminderMinutes":
+        return schedule.check_reminders(value)
     if field in _LIMITS:
         return _LIMITS[field].check(value, field)
     if field == "required" and value not in ("one", "all"):
