@@ -28,7 +28,7 @@ from scheduler.calendars.sync import Action
 from scheduler.models import Account, Attendee, Booking, Delivery, Profile
 from scheduler.rules import group, schedule, variables
 from scheduler.rules.availability import instant_text
-from scheduler.services import availability
+from scheduler.services import availability, webhooks
 from scheduler.services.errors import Conflict, InvalidInput, SlotUnavailable
 
 # A booking counts for round robin's turns while it is live and starts at most this long ago.
@@ -317,8 +317,10 @@ def book(
             render(booking, profile)
             if reserved:
                 _save(booking)
+                webhooks.emit(booking, "reservation.created")
             else:
                 _deliver(booking, Method.REQUEST, Action.WRITE)
+                webhooks.emit(booking, "booking.created")
             return booking
     except IntegrityError as exc:
         # The PostgreSQL exclusion constraint caught what the lock should have: still a 409.
@@ -364,6 +366,7 @@ def confirm(booking: Booking, now: datetime | None = None) -> Booking:
         booking.status = Booking.Status.CONFIRMED
         booking.expires_at = None
         _deliver(booking, Method.REQUEST, Action.WRITE)
+        webhooks.emit(booking, "reservation.confirmed")
         return booking
 
 
@@ -377,6 +380,7 @@ def release(booking: Booking, now: datetime | None = None) -> Booking:
             booking.status = Booking.Status.CANCELLED
             booking.cancelled_at = now or timezone.now()
             _save(booking)
+            webhooks.emit(booking, "reservation.released")
         return booking
 
 
@@ -393,8 +397,10 @@ def cancel(booking: Booking, now: datetime | None = None) -> Booking:
         if was_confirmed:
             booking.sequence += 1
             _deliver(booking, Method.CANCEL, Action.REMOVE)
+            webhooks.emit(booking, "booking.cancelled")
         else:
             _save(booking)
+            webhooks.emit(booking, "reservation.released")
         return booking
 
 
@@ -449,6 +455,7 @@ def reschedule(
             with transaction.atomic():
                 removed = _set_attendees(booking, choice.account_ids)
                 _deliver(booking, Method.REQUEST, Action.WRITE, removed=removed)
+                webhooks.emit(booking, "booking.rescheduled")
         except IntegrityError as exc:
             raise SlotUnavailable("The slot was just taken") from exc
         return booking
