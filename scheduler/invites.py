@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django_tasks import task
 
 from scheduler import retries
@@ -160,5 +161,81 @@ def deliver_mail(booking_id: int, method: str, sequence: int) -> str:
         booking,
         (booking_id, method, sequence),
         lambda: send_booking_mail(booking, method),
+        done="sent",
+    )
+
+
+# --- one-off messages to the invitee: reminders (SPEC §9) and the address check ------------
+
+
+def _lead(minutes: int) -> str:
+    """60 → "1 hour", 90 → "1 hour 30 minutes", 2880 → "2 days"."""
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = [(days, "day"), (hours, "hour"), (mins, "minute")]
+    return " ".join(f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in parts if n) or "0 minutes"
+
+
+def _send_once(booking: Booking, kind: str, key: str, extra: dict[str, Any]) -> None:
+    """Send the invitee's `kind` message unless `key` is already in the booking's ledger;
+    the key is recorded as soon as the SMTP server accepts the message."""
+    if key in (booking.mail_sent or []) or not booking.email:
+        return
+    context = {**mail_context(booking), **extra}
+    message = _message(kind, context, booking.email, booking.account.email)
+    message.extra_headers["X-Booking"] = f"{booking.uid} {booking.sequence} {key}"
+    with get_connection(fail_silently=False) as connection:
+        connection.send_messages([message])
+    sent = [*(booking.mail_sent or []), key]
+    Booking.objects.filter(pk=booking.pk).update(mail_sent=sent)
+    booking.mail_sent = sent
+
+
+def reminder_key(minutes: int, start_ts: int) -> str:
+    return f"reminder:{minutes}:{start_ts}"
+
+
+@task()
+def send_reminder(booking_id: int, minutes: int, start_ts: int) -> str:
+    """The invitee's reminder `minutes` before the start the booking had when it was queued:
+    sent once, never for a cancelled or moved booking, nor once the meeting has begun (a
+    worker that was down sends an overdue one only while the meeting has not begun)."""
+    booking = Booking.objects.select_related("account", "profile").filter(pk=booking_id).first()
+    if booking is None:
+        return "gone"
+    if booking.status != Booking.Status.CONFIRMED:
+        return "not confirmed"
+    if int(booking.start.timestamp()) != start_ts:
+        return "moved"  # the reschedule queued its own reminders
+    if timezone.now() >= booking.start:
+        return "begun"
+    key = reminder_key(minutes, start_ts)
+    return retries.attempt(
+        send_reminder,
+        retries.MAIL,
+        booking,
+        (booking_id, minutes, start_ts),
+        lambda: _send_once(booking, "reminder", key, {"lead": _lead(minutes)}),
+        done="sent",
+    )
+
+
+@task()
+def send_verification(booking_id: int) -> str:
+    """The one mail asking the invitee to confirm their address (SPEC §9)."""
+    booking = Booking.objects.select_related("account", "profile").filter(pk=booking_id).first()
+    if booking is None:
+        return "gone"
+    if not booking.awaiting_verification or not booking.is_live():
+        return "not waiting"
+    zone = ZoneInfo(mail_context(booking)["when"]["timezone"])
+    hold = booking.expires_at.astimezone(zone)
+    extra = {"verify_url": booking.verify_url(), "hold_until": f"{hold:%H:%M}"}
+    return retries.attempt(
+        send_verification,
+        retries.MAIL,
+        booking,
+        (booking_id,),
+        lambda: _send_once(booking, "verify", "verify:0:invitee", extra),
         done="sent",
     )

@@ -31,6 +31,9 @@ from scheduler.rules.schedule import (
 )
 
 MANAGE_SALT = "scheduler.booking.manage"
+# The address check's link has its own token: a client shown the manage token (the public
+# API answers it) must not be able to confirm a booking without the mail (SPEC §9).
+VERIFY_SALT = "scheduler.booking.verify"
 
 # Words the site's own paths use, so a handle can never shadow them.
 RESERVED_HANDLES = frozenset(
@@ -750,11 +753,15 @@ class Booking(models.Model):
         """The token of the invitee's manage, cancel and reschedule links."""
         return signing.Signer(salt=MANAGE_SALT).sign(f"{self.pk}.{self.secret}")
 
+    def verify_token(self) -> str:
+        """The token of the address check's link, known only to the invitee's mailbox."""
+        return signing.Signer(salt=VERIFY_SALT).sign(f"{self.pk}.{self.secret}")
+
     @classmethod
-    def from_manage_token(cls, token: str) -> Booking | None:
+    def from_manage_token(cls, token: str, salt: str = MANAGE_SALT) -> Booking | None:
         """The booking a manage token names, or None when it is forged or mistyped."""
         try:
-            value = signing.Signer(salt=MANAGE_SALT).unsign(token)
+            value = signing.Signer(salt=salt).unsign(token)
         except signing.BadSignature:
             return None
         pk, _, secret = value.partition(".")
@@ -779,6 +786,10 @@ class Booking(models.Model):
 
     def ics_url(self) -> str:
         return self._link("booking-ics")
+
+    def verify_url(self) -> str:
+        path = reverse("booking-verify", kwargs={"token": self.verify_token()})
+        return settings.SITE_URL + path
 
     def meeting_url(self) -> str:
         """Where the meeting happens: its own conference room, else the profile's link."""

@@ -59,6 +59,16 @@ def enqueue(task: Any, *args: Any) -> None:
         transaction.on_commit(lambda: task.enqueue(*args))
 
 
+def enqueue_at(task: Any, when: datetime, *args: Any) -> bool:
+    """Queue `task(*args)` to run at `when`, in the current transaction; False (nothing
+    queued) when the backend cannot defer (the immediate backend of tests and tiny installs
+    would run it at once)."""
+    if not can_defer():
+        return False
+    task.using(run_after=when).enqueue(*args)
+    return True
+
+
 def retry_later(task: Any, attempts: int, *args: Any) -> bool:
     """Queue `task(*args)` again after the back-off for `attempts`; False when it may not."""
     if not can_defer() or attempts >= MAX_ATTEMPTS:

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods
 from scheduler import picker, ratelimit
 from scheduler.forms import BookingForm, parse_slot
 from scheduler.invites import booking_ics
-from scheduler.models import Booking, Profile
+from scheduler.models import VERIFY_SALT, Booking, Profile
 from scheduler.rules import variables
 from scheduler.services import bookings
 from scheduler.services.errors import Conflict, InvalidInput, SlotUnavailable
@@ -133,6 +133,7 @@ def _submit_booking(profile: Profile, form: BookingForm) -> Booking | tuple[int,
             name=form.cleaned_data["name"],
             email=form.cleaned_data["email"],
             substitution_data=form.substitution_data(),
+            verify=profile.require_email_verification,
         )
     except InvalidInput as exc:
         form.add_booking_errors(exc.fields)
@@ -200,6 +201,10 @@ def _booking_context(request: HttpRequest, booking: Booking, token: str) -> dict
         "end": booking.end.astimezone(zone),
         "meeting_url": booking.meeting_url(),
         "confirmed": booking.status == Booking.Status.CONFIRMED,
+        "waiting": booking.awaiting_verification and booking.is_live(),
+        "hold_until": booking.expires_at.astimezone(zone) if booking.expires_at else None,
+        "cancel_late": bookings.invitee_too_late(booking, "cancel"),
+        "reschedule_late": bookings.invitee_too_late(booking, "reschedule"),
         "tz_query": "?" + urlencode({"tz": zone.key}) if zone.key != default_zone else "",
         "zones": picker.zone_groups(),
         "detect_zone": request.method == "GET" and "tz" not in request.GET,
@@ -234,18 +239,55 @@ def booking_ics_download(request: HttpRequest, token: str) -> HttpResponse:
     return response
 
 
+def _too_late(request: HttpRequest, booking: Booking, token: str, action: str) -> HttpResponse:
+    """Past the profile's deadline (SPEC §9): the booking and how to reach the host; a POST
+    is refused (403) and changes nothing."""
+    context = _booking_context(request, booking, token)
+    context["action"] = action
+    status = 403 if request.method == "POST" else 200
+    return render(request, "scheduler/too_late.html", context, status=status)
+
+
 @require_http_methods(["GET", "HEAD", "POST"])
 def cancel_page(request: HttpRequest, token: str) -> HttpResponse:
     """GET asks (mail scanners follow links); POST cancels."""
     booking = _booking_or_404(token)
     if booking is None:
         return _not_found(request, *_GONE)
+    confirmed = booking.status == Booking.Status.CONFIRMED
+    if confirmed and bookings.invitee_too_late(booking, "cancel"):
+        return _too_late(request, booking, token, "cancel")
     if request.method == "POST" and booking.status != Booking.Status.CANCELLED:
-        bookings.cancel(booking)
+        try:
+            bookings.cancel(booking, by_invitee=True)
+        except bookings.TooLate:
+            return _too_late(request, booking, token, "cancel")
         target = reverse("booking-manage", args=[token])
         return redirect(target + _tz_suffix(request, "cancelled"))
     context = _booking_context(request, booking, token)
     return render(request, "scheduler/cancel.html", context)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def verify_page(request: HttpRequest, token: str) -> HttpResponse:
+    """The link of the address-check mail (SPEC §9): GET shows the held booking and a button
+    (mail scanners follow links), POST confirms it; an expired hold changes nothing."""
+    booking = Booking.from_manage_token(token, salt=VERIFY_SALT)
+    if booking is None:
+        return _not_found(request, *_GONE)
+    token = booking.manage_token()  # the booking's own pages from here on
+    if request.method == "POST" and booking.awaiting_verification and booking.is_live():
+        try:
+            bookings.verify(booking)
+        except (SlotUnavailable, Conflict):
+            pass
+        else:
+            target = reverse("booking-manage", args=[token])
+            return redirect(target + _tz_suffix(request, "booked"))
+    booking.refresh_from_db()
+    context = _booking_context(request, booking, token)
+    context["expired"] = booking.awaiting_verification and not booking.is_live()
+    return render(request, "scheduler/verify.html", context)
 
 
 def _tz_suffix(request: HttpRequest, done: str) -> str:
@@ -265,6 +307,8 @@ def reschedule_page(request: HttpRequest, token: str) -> HttpResponse:
     if booking.status != Booking.Status.CONFIRMED or profile is None or not profile.active:
         context["closed"] = True
         return render(request, "scheduler/reschedule.html", context)
+    if context["reschedule_late"]:
+        return _too_late(request, booking, token, "reschedule")
     query = request.GET.copy()
     message, status = "", 200
     if request.method == "POST":
@@ -278,7 +322,9 @@ def reschedule_page(request: HttpRequest, token: str) -> HttpResponse:
         if start is not None:
             try:
                 end = start + timedelta(minutes=profile.duration_minutes)
-                bookings.reschedule(booking, start=start, end=end)
+                bookings.reschedule(booking, start=start, end=end, by_invitee=True)
+            except bookings.TooLate:
+                return _too_late(request, booking, token, "reschedule")
             except (SlotUnavailable, Conflict):
                 pass
             else:

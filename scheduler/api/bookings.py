@@ -77,7 +77,13 @@ def public_create_meeting(
             fields={"reserveForMinutes": ["is not allowed on the public endpoint"]},
         )
     # The attempt was counted by the API's middleware before the body was read.
-    return Status(201, _create_meeting(public_profile(handle, name), payload, None))
+    profile = public_profile(handle, name)
+    booking = bookings.book(
+        profile,
+        **meeting_args(payload),
+        verify=profile.require_email_verification,  # held until the invitee confirms
+    )
+    return Status(201, booking_created_out(booking))
 
 
 @account.post("/reservations/{id}/confirm", response={200: BookingOut, **ERRORS}, exclude_none=True)

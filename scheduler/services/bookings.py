@@ -29,7 +29,7 @@ from scheduler.models import Account, Attendee, Booking, Delivery, Profile
 from scheduler.rules import group, schedule, variables
 from scheduler.rules.availability import instant_text
 from scheduler.services import availability, webhooks
-from scheduler.services.errors import Conflict, InvalidInput, SlotUnavailable
+from scheduler.services.errors import Conflict, InvalidInput, ServiceError, SlotUnavailable
 
 # A booking counts for round robin's turns while it is live and starts at most this long ago.
 TURN_WINDOW = timedelta(days=30)
@@ -112,6 +112,27 @@ def _choose(
     if choice is None:
         raise _not_free(start, end)
     return choice
+
+
+def likely_attendees(
+    profile: Profile, items: Iterable[group.Item], now: datetime | None = None
+) -> list[group.Choice | None]:
+    """Who a booking at each of a group profile's free `items` (found under its own
+    `required`) would get if made now: the choice `book` makes, for previews. Booking
+    chooses again under the lock."""
+    now = now or timezone.now()
+    units = profile.group_units()
+    unit_turns, member_turns = _turns(profile, now, None)
+    return [
+        group.choose(
+            units,
+            set(item.account_ids),  # only free units' free members: the same choice
+            profile.required,
+            unit_turns=unit_turns,
+            member_turns=member_turns,
+        )
+        for item in items
+    ]
 
 
 def _set_attendees(booking: Booking, account_ids: Iterable[int]) -> list[int]:
@@ -240,12 +261,52 @@ def _deliver(
     # In this transaction: the booking and its background work commit together.
     if mail:
         retries.enqueue(invites.deliver_mail, booking.pk, mail.value, booking.sequence)
+    if mail == Method.REQUEST and booking.status == Booking.Status.CONFIRMED:
+        _queue_reminders(booking)
     if remote:
         retries.enqueue(sync.sync_calendar, booking.pk, calendar.value, booking.sequence)
     if gone:
         retries.enqueue(
             sync.sync_calendar, booking.pk, Action.REMOVE.value, booking.sequence, sorted(gone)
         )
+
+
+def _queue_reminders(booking: Booking) -> None:
+    """One delayed task per reminder of the profile, at `start − m` (SPEC §9). A reminder
+    whose time has passed is not sent; tasks queued for an earlier start see the booking
+    moved and stop, so a reschedule re-times them by queueing its own."""
+    profile = booking.profile
+    if profile is None or not booking.email:
+        return
+    now = timezone.now()
+    start_ts = int(booking.start.timestamp())
+    for minutes in profile.reminder_minutes or ():
+        at = booking.start - timedelta(minutes=minutes)
+        if at > now:
+            retries.enqueue_at(invites.send_reminder, at, booking.pk, minutes, start_ts)
+
+
+class TooLate(ServiceError):
+    """The invitee's deadline to cancel or move the booking has passed (SPEC §9)."""
+
+
+def invitee_deadline(booking: Booking, action: str) -> datetime | None:
+    """The instant after which the invitee may no longer `action` ("cancel" or
+    "reschedule") the booking; None when the profile sets no deadline."""
+    profile = booking.profile
+    notice = None
+    if profile is not None:
+        notice = (
+            profile.cancel_notice_minutes
+            if action == "cancel"
+            else (profile.reschedule_notice_minutes)
+        )
+    return None if notice is None else booking.start - timedelta(minutes=notice)
+
+
+def invitee_too_late(booking: Booking, action: str, now: datetime | None = None) -> bool:
+    deadline = invitee_deadline(booking, action)
+    return deadline is not None and (now or timezone.now()) > deadline
 
 
 def _mode(profile: Profile, required: str | None) -> str:
@@ -266,13 +327,19 @@ def book(
     now: datetime | None = None,
     required: str | None = None,
     narrowing: Narrowing = Narrowing(),
+    verify: bool = False,
 ) -> Booking:
     """Take `[start, end)` if it is a free slot right now; otherwise SlotUnavailable.
 
     For a group profile, `required` (default: the profile's) and `narrowing` decide who
-    attends (SPEC §8); the booking's account is the first attendee, its organizer.
+    attends (SPEC §8); the booking's account is the first attendee, its organizer. With
+    `verify` (a public booking of a profile that requires it, SPEC §9) the slot is held for
+    VERIFICATION_HOLD_MINUTES and the invitee gets one mail to confirm their address; the
+    invite, notices, calendar event and webhooks wait for that.
     """
     data = validate_substitution(profile, substitution_data)
+    if verify:
+        reserve_minutes = settings.VERIFICATION_HOLD_MINUTES
     if reserve_minutes is not None:
         try:
             schedule.RESERVE_MINUTES.check(reserve_minutes, "reserveForMinutes")
@@ -307,6 +374,7 @@ def book(
                 substitution_data=data,
                 group_mode=mode if profile.is_group else "",
                 unit_key=choice.unit_key,
+                awaiting_verification=verify,
             )
             if len(choice.account_ids) > 1:
                 _set_attendees(booking, choice.account_ids)  # the organizer is already one
@@ -315,7 +383,11 @@ def book(
                     uid=booking.uid.split("@")[0]
                 )
             render(booking, profile)
-            if reserved:
+            if verify:
+                booking.mail_state = Delivery.PENDING
+                _save(booking)
+                retries.enqueue(invites.send_verification, booking.pk)
+            elif reserved:
                 _save(booking)
                 webhooks.emit(booking, "reservation.created")
             else:
@@ -363,11 +435,23 @@ def confirm(booking: Booking, now: datetime | None = None) -> Booking:
             raise Conflict(f"Booking {booking.pk} is {booking.status}, not a reservation")
         if not booking.is_live(now):
             raise SlotUnavailable("The reservation has expired")
+        verified = booking.awaiting_verification
         booking.status = Booking.Status.CONFIRMED
         booking.expires_at = None
+        booking.awaiting_verification = False
         _deliver(booking, Method.REQUEST, Action.WRITE)
-        webhooks.emit(booking, "reservation.confirmed")
+        webhooks.emit(booking, "booking.created" if verified else "reservation.confirmed")
         return booking
+
+
+def verify(booking: Booking, now: datetime | None = None) -> Booking:
+    """The invitee confirmed their address: the held booking becomes confirmed (once; a
+    second confirmation changes nothing). SlotUnavailable when the hold has expired."""
+    if booking.status == Booking.Status.CONFIRMED:
+        return booking
+    if not booking.awaiting_verification:
+        raise Conflict(f"Booking {booking.pk} is {booking.status}; there is nothing to confirm")
+    return confirm(booking, now)
 
 
 def release(booking: Booking, now: datetime | None = None) -> Booking:
@@ -380,17 +464,20 @@ def release(booking: Booking, now: datetime | None = None) -> Booking:
             booking.status = Booking.Status.CANCELLED
             booking.cancelled_at = now or timezone.now()
             _save(booking)
-            webhooks.emit(booking, "reservation.released")
+            if not booking.awaiting_verification:
+                webhooks.emit(booking, "reservation.released")
         return booking
 
 
-def cancel(booking: Booking, now: datetime | None = None) -> Booking:
+def cancel(booking: Booking, now: datetime | None = None, *, by_invitee: bool = False) -> Booking:
     """Cancel a booking for every host: CANCEL mail with a higher SEQUENCE, events removed.
-    Idempotent."""
+    Idempotent. The invitee may do it only until the profile's deadline (TooLate)."""
     with transaction.atomic():
         booking = _locked_booking(booking.pk)
         if booking.status == Booking.Status.CANCELLED:
             return booking
+        if by_invitee and invitee_too_late(booking, "cancel", now):
+            raise TooLate("The deadline to cancel this booking online has passed")
         was_confirmed = booking.status == Booking.Status.CONFIRMED
         booking.status = Booking.Status.CANCELLED
         booking.cancelled_at = now or timezone.now()
@@ -400,12 +487,18 @@ def cancel(booking: Booking, now: datetime | None = None) -> Booking:
             webhooks.emit(booking, "booking.cancelled")
         else:
             _save(booking)
-            webhooks.emit(booking, "reservation.released")
+            if not booking.awaiting_verification:
+                webhooks.emit(booking, "reservation.released")
         return booking
 
 
 def reschedule(
-    booking: Booking, *, start: datetime, end: datetime, now: datetime | None = None
+    booking: Booking,
+    *,
+    start: datetime,
+    end: datetime,
+    now: datetime | None = None,
+    by_invitee: bool = False,
 ) -> Booking:
     """Move a confirmed booking to another free slot of its profile; UID kept, SEQUENCE up.
 
@@ -422,6 +515,8 @@ def reschedule(
         now = now or timezone.now()
         if booking.status != Booking.Status.CONFIRMED:
             raise Conflict(f"Booking {booking.pk} is {booking.status}; it cannot be moved")
+        if by_invitee and invitee_too_late(booking, "reschedule", now):
+            raise TooLate("The deadline to move this booking online has passed")
         profile = booking.profile
         if profile is None:
             raise Conflict("The booking's profile no longer exists")
