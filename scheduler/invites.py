@@ -59,10 +59,10 @@ def _when(booking: Booking, zone: ZoneInfo) -> dict[str, str]:
 
 
 def mail_context(booking: Booking) -> dict[str, Any]:
-    """Everything the mail templates show, times in the profile's zone (the invitee's own
-    zone is not known to the server) and the account's zone for the host."""
+    """Everything the mail templates show: times in the invitee's zone (SPEC §10), and in the
+    account's zone for the host."""
     profile = booking.profile
-    zone = profile.rules().zone if profile else ZoneInfo(booking.account.timezone)
+    zone = booking.invitee_zone
     host_zone = ZoneInfo(booking.account.timezone)
     return {
         "booking": booking,

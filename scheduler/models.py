@@ -9,6 +9,7 @@ import re
 import secrets
 import uuid
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core import signing
@@ -690,6 +691,10 @@ class Booking(models.Model):
     unit_key = models.CharField(max_length=220, blank=True)
     # A public booking held until the invitee confirms their address (SPEC §9).
     awaiting_verification = models.BooleanField(default=False)
+    # The invitee's zone and language (SPEC §10): their pages and mails use them. Empty: the
+    # profile's zone and the site's language.
+    timezone = models.CharField(max_length=64, blank=True)
+    language = models.CharField(max_length=10, blank=True)
     created_at = models.DateTimeField(default=tz_now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -796,6 +801,15 @@ class Booking(models.Model):
         if self.conference_url:
             return self.conference_url
         return (self.profile.open_meeting_url or "") if self.profile else ""
+
+    @property
+    def invitee_zone(self) -> ZoneInfo:
+        """The zone the invitee's pages and mails show times in."""
+        if self.timezone:
+            return ZoneInfo(self.timezone)
+        if self.profile is not None:
+            return ZoneInfo(self.profile.timezone)
+        return ZoneInfo(self.account.timezone)
 
     def is_live(self, now: datetime | None = None) -> bool:
         now = now or tz_now()

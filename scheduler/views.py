@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.views.decorators.http import require_http_methods
 
 from scheduler import picker, ratelimit
@@ -98,7 +99,8 @@ def profile_page(request: HttpRequest, handle: str, name: str) -> HttpResponse:
         query["slot"] = request.POST.get("slot", "")
         if request.POST.get("tz"):
             query["tz"] = request.POST["tz"]
-        outcome = _submit_booking(profile, form)
+        zone = picker.visitor_zone(query, profile.timezone)
+        outcome = _submit_booking(profile, form, zone.key, get_language() or "")
         if isinstance(outcome, Booking):
             target = reverse("booking-manage", args=[outcome.manage_token()])
             zone = picker.visitor_zone(query, profile.timezone)
@@ -115,7 +117,9 @@ def profile_page(request: HttpRequest, handle: str, name: str) -> HttpResponse:
     return render(request, "scheduler/profile.html", context, status=status)
 
 
-def _submit_booking(profile: Profile, form: BookingForm) -> Booking | tuple[int, str]:
+def _submit_booking(
+    profile: Profile, form: BookingForm, zone_name: str, language: str
+) -> Booking | tuple[int, str]:
     """Book from a posted form: the booking, or (status, message) for the page to show."""
     if form.is_spam:
         return 400, SPAM_MESSAGE
@@ -134,6 +138,8 @@ def _submit_booking(profile: Profile, form: BookingForm) -> Booking | tuple[int,
             email=form.cleaned_data["email"],
             substitution_data=form.substitution_data(),
             verify=profile.require_email_verification,
+            timezone_name=zone_name,  # the page's zone is the invitee's (SPEC §10)
+            language=language,
         )
     except InvalidInput as exc:
         form.add_booking_errors(exc.fields)
@@ -188,7 +194,8 @@ def _manage_links(token: str) -> dict[str, str]:
 
 
 def _booking_context(request: HttpRequest, booking: Booking, token: str) -> dict[str, Any]:
-    default_zone = booking.profile.timezone if booking.profile else booking.account.timezone
+    # The zone the invitee booked in, until they pick another (SPEC §10).
+    default_zone = booking.invitee_zone.key
     zone = picker.visitor_zone(request.GET, default_zone)
     return {
         "booking": booking,

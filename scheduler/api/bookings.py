@@ -38,6 +38,8 @@ def meeting_args(payload: MeetingIn) -> dict[str, Any]:
         "name": (info.name if info and info.name else None) or payload.name or "",
         "email": (info.email if info and info.email else None) or payload.email or "",
         "substitution_data": payload.substitutionData,
+        "timezone_name": (info.timezone if info else None) or "",
+        "language": (info.language if info else None) or "",
     }
 
 

@@ -27,6 +27,7 @@ from pydantic import (
     field_validator,
 )
 
+from scheduler.rules import zones
 from scheduler.rules.availability import DAY_NAMES, instant_text
 from scheduler.rules.schedule import (
     BOOKINGS_PER_DAY,
@@ -421,10 +422,23 @@ class MeetingTimeIn(InputModel):
         return value
 
 
+def _zone_name(value: str) -> str:
+    found = zones.canonical(value)
+    if found is None:
+        raise ValueError(
+            f"{value!r} is not a time zone (an IANA name such as Asia/Tokyo, or a city)"
+        )
+    return found
+
+
 class SchedulerInfoIn(InputModel):
     id: StrictStr | None = Field(None, max_length=200)  # Aurinko's read-only id; ignored
     name: StrictStr | None = Field(None, max_length=200)
     email: Email | None = None
+    # The invitee's zone (SPEC §10): their mails and pages show times in it. An alias is
+    # stored under its canonical name.
+    timezone: Annotated[StrictStr, AfterValidator(_zone_name)] | None = None
+    language: StrictStr | None = Field(None, max_length=35)
 
 
 class MeetingIn(InputModel):
@@ -452,6 +466,8 @@ class DeliveryOut(OutputModel):
 class BookingOut(OutputModel):
     id: str
     profileId: int | None = None
+    timezone: str | None = None
+    language: str | None = None
     # Group bookings (SPEC §8): the group profile, who attends, and the group chosen under one.
     groupProfileId: int | None = None
     accountIds: list[int] | None = None
@@ -673,3 +689,74 @@ class OrgAccountPage(OutputModel):
     totalSize: int
     done: bool
     records: list[OrgAccountOut]
+
+
+# --- feeds ----------------------------------------------------------------------------------
+
+
+class FeedKeyOut(OutputModel):
+    """A new feed key and the two feed addresses that carry it (SPEC §9)."""
+
+    key: str
+    bookingsUrl: str
+    freebusyUrl: str
+
+
+# --- webhooks (SPEC §9) ---------------------------------------------------------------------
+# `url` and `events` are checked by services/webhooks.py (admin shares the rule), which names
+# the field: an unknown event is an error of `events`, not of `events[2]`.
+
+
+class WebhookIn(InputModel):
+    url: StrictStr = Field(max_length=2000)
+    events: list[StrictStr] = Field(max_length=100)
+    active: StrictBool = True
+
+
+class WebhookPatch(InputModel):
+    url: StrictStr | None = Field(None, max_length=2000)
+    events: list[StrictStr] | None = Field(None, max_length=100)
+    active: StrictBool | None = None
+
+    @field_validator("url", "events", "active", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("may not be null")
+        return value
+
+
+class WebhookOut(OutputModel):
+    id: int
+    url: str
+    events: list[str]
+    active: bool
+    createdAt: datetime
+    deactivatedAt: datetime | None = None
+    deactivatedReason: str | None = None
+
+
+class WebhookCreatedOut(WebhookOut):
+    secret: str
+
+
+class WebhookPage(OutputModel):
+    offset: int
+    totalSize: int
+    done: bool
+    records: list[WebhookOut]
+
+
+class WebhookDeliveryOut(OutputModel):
+    at: datetime
+    status: int | None = None
+    error: str
+    messageId: str
+    type: str
+
+
+class WebhookDeliveryPage(OutputModel):
+    offset: int
+    totalSize: int
+    done: bool
+    records: list[WebhookDeliveryOut]

@@ -26,7 +26,7 @@ from scheduler.calendars import sync
 from scheduler.calendars.ical import Method
 from scheduler.calendars.sync import Action
 from scheduler.models import Account, Attendee, Booking, Delivery, Profile
-from scheduler.rules import group, schedule, variables
+from scheduler.rules import group, schedule, variables, zones
 from scheduler.rules.availability import instant_text
 from scheduler.services import availability, webhooks
 from scheduler.services.errors import Conflict, InvalidInput, ServiceError, SlotUnavailable
@@ -309,6 +309,30 @@ def invitee_too_late(booking: Booking, action: str, now: datetime | None = None)
     return deadline is not None and (now or timezone.now()) > deadline
 
 
+def invitee_locale(timezone_name: str, language: str) -> tuple[str, str]:
+    """The invitee's zone under its canonical name and their language tag (SPEC §10); an
+    unknown zone is an error naming `timezone`, an unsupported language is left out."""
+    zone = ""
+    if timezone_name:
+        zone = zones.canonical(timezone_name) or ""
+        if not zone:
+            why = (
+                f"{timezone_name!r} is not a time zone (an IANA name such as Asia/Tokyo, or a city)"
+            )
+            raise InvalidInput.of({"timezone": [why]})
+    return zone, supported_language(language)
+
+
+def supported_language(tag: str) -> str:
+    """`tag` (e.g. "de", "en-US") when the site speaks its language, else ""."""
+    tag = (tag or "").strip().replace("_", "-")
+    primary = tag.split("-")[0].lower()
+    if not primary or primary not in {code for code, _ in settings.LANGUAGES} or len(tag) > 10:
+        return ""
+    parts = tag.split("-")
+    return "-".join([primary, *(p.upper() if len(p) == 2 else p for p in parts[1:])])
+
+
 def _mode(profile: Profile, required: str | None) -> str:
     if required is not None and required not in group.MODES:
         raise InvalidInput.of({"required": [f"{required!r} is not one of one, all"]})
@@ -328,6 +352,8 @@ def book(
     required: str | None = None,
     narrowing: Narrowing = Narrowing(),
     verify: bool = False,
+    timezone_name: str = "",
+    language: str = "",
 ) -> Booking:
     """Take `[start, end)` if it is a free slot right now; otherwise SlotUnavailable.
 
@@ -338,6 +364,7 @@ def book(
     invite, notices, calendar event and webhooks wait for that.
     """
     data = validate_substitution(profile, substitution_data)
+    zone_name, language = invitee_locale(timezone_name, language)
     if verify:
         reserve_minutes = settings.VERIFICATION_HOLD_MINUTES
     if reserve_minutes is not None:
@@ -375,6 +402,8 @@ def book(
                 group_mode=mode if profile.is_group else "",
                 unit_key=choice.unit_key,
                 awaiting_verification=verify,
+                timezone=zone_name,
+                language=language,
             )
             if len(choice.account_ids) > 1:
                 _set_attendees(booking, choice.account_ids)  # the organizer is already one
