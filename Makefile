@@ -29,12 +29,21 @@ seed: migrate
 	DEBUG=$${DEBUG:-true} $(PY) manage.py seed_demo
 
 # Serves http://$(HOST):$(PORT) with a background worker beside it (mail, calendar writes).
-run: seed
-	@export DEBUG=$${DEBUG:-true}; \
+# Links use SITE_URL (default http://$(HOST):$(PORT)); mail goes to var/mail/*.eml (one line
+# per message here) unless EMAIL_URL is set. The demo's login, token and links come last.
+run: migrate
+	@export DEBUG=$${DEBUG:-true} SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)}; \
+	[ -n "$${EMAIL_URL:-}" ] || export MAIL_DIR=$${MAIL_DIR:-var/mail}; \
+	mkdir -p var; \
+	$(PY) manage.py seed_demo > var/demo.txt || { cat var/demo.txt; exit 1; }; \
+	$(PY) manage.py db_worker --batch; \
 	$(PY) manage.py db_worker --no-reload & worker=$$!; \
-	trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
-	echo "Serving http://$(HOST):$(PORT)/  (Ctrl-C stops the server and the worker)"; \
-	$(PY) manage.py runserver --noreload $(HOST):$(PORT)
+	$(PY) manage.py runserver --noreload $(HOST):$(PORT) & server=$$!; \
+	trap "kill $$worker $$server 2>/dev/null" EXIT INT TERM; \
+	$(PY) -c "import socket, time; [time.sleep(0.2) for _ in range(100) if socket.socket().connect_ex(('$(HOST)', $(PORT)))]"; \
+	echo; echo "Serving $$SITE_URL/  (Ctrl-C stops the server and the worker)"; \
+	cat var/demo.txt; \
+	wait $$server
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
@@ -52,4 +61,4 @@ bench: install-dev
 	$(PY) benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) db.sqlite3 .test-db*.sqlite3* staticfiles test-artifacts
+	rm -rf $(VENV) db.sqlite3 .test-db*.sqlite3* staticfiles test-artifacts var

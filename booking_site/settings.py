@@ -122,6 +122,11 @@ vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Booking <booking@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# MAIL_DIR: write each message to a file there instead (`make run` sets var/mail).
+MAIL_DIR = env.str("MAIL_DIR", default="")
+if MAIL_DIR:
+    EMAIL_BACKEND = "booking_site.mail.FileEmailBackend"
+    EMAIL_FILE_PATH = MAIL_DIR
 
 TASKS_BACKEND = env.str("TASKS_BACKEND", default="database")
 if TASKS_BACKEND not in {"database", "immediate"}:
