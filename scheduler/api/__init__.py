@@ -14,7 +14,16 @@ from ninja import NinjaAPI
 from ninja.renderers import JSONRenderer
 from ninja.responses import NinjaJSONEncoder
 
-from scheduler.api import availability, bookings, calendars, errors, groups, profiles, routers
+from scheduler.api import (
+    availability,
+    bookings,
+    calendars,
+    errors,
+    feeds,
+    groups,
+    profiles,
+    routers,
+)
 
 
 class UtcEncoder(NinjaJSONEncoder):
@@ -42,7 +51,7 @@ api = NinjaAPI(
 )
 errors.install(api)
 # The modules above have added their operations to the routers.
-AREAS = (profiles, availability, bookings, calendars, groups)
+AREAS = (profiles, availability, bookings, calendars, groups, feeds)
 api.add_router("/book/account", routers.account)
 api.add_router("/book/group", routers.group)
 api.add_router("/book", routers.public)

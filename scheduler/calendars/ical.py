@@ -51,10 +51,13 @@ def booking_hosts(booking: Booking) -> list[Account]:
     return [found[i] for i in ids if i in found]
 
 
-def booking_event(booking: Booking, method: Method | None) -> icalendar.Event:
+def booking_event(
+    booking: Booking, method: Method | None, hosts: list[Account] | None = None
+) -> icalendar.Event:
     """The booking's VEVENT. UID is the booking's for its whole life; SEQUENCE is the booking's,
     which every change raises. In a mail (`method` given) the invitee still has to answer;
-    on the host's own calendar (`method=None`) they have accepted by booking."""
+    on the host's own calendar (`method=None`) they have accepted by booking. `hosts` is
+    `booking_hosts(booking)` when the caller read it already (a feed reads all at once)."""
     account = booking.account
     now = timezone.now().astimezone(UTC)
     event = icalendar.Event()
@@ -72,7 +75,7 @@ def booking_event(booking: Booking, method: Method | None) -> icalendar.Event:
         event.add("url", meeting)
     event.add("organizer", _address(account.email, account.name))
     # The other hosts of a group booking (SPEC §8): they were booked, so they have accepted.
-    for host in booking_hosts(booking)[1:]:
+    for host in (booking_hosts(booking) if hosts is None else hosts)[1:]:
         event.add(
             "attendee",
             _address(
