@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import (
     Http404,
@@ -18,17 +18,14 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from scheduler.admin.base import OwnedAdmin
+from scheduler.admin.base import OwnedAdmin, ShownOnceAdmin, show_secret_once
 from scheduler.admin.calendars import CalendarInline, remove_calendars, save_calendar
 from scheduler.models import Account, ApiToken, Calendar
-from scheduler.services import feeds
+from scheduler.services import groups
 
 
 def _show_token_once(request: HttpRequest, account: Account, raw: str) -> None:
-    messages.warning(
-        request,
-        f"New API token for @{account.handle}: {raw} — copy it now, it is not shown again.",
-    )
+    show_secret_once(request, f"New API token for @{account.handle}", raw)
 
 
 class ApiTokenInline(admin.TabularInline):
@@ -60,7 +57,7 @@ class ApiTokenForm(forms.ModelForm):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(OwnedAdmin):
+class ApiTokenAdmin(ShownOnceAdmin, OwnedAdmin):
     form = ApiTokenForm
     list_display = ["prefix", "name", "account", "state", "created_at", "last_used_at"]
     list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
@@ -82,16 +79,11 @@ class ApiTokenAdmin(OwnedAdmin):
             return ["account", "name"]
         return ["account", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
 
-    def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
-        if change:
-            super().save_model(request, obj, form, change)
-            return
-        token, raw = ApiToken.issue(obj.account, obj.name)
-        # Admin goes on with `obj` (log entry, redirect): make it the issued row.
-        obj.pk, obj.prefix, obj.token_hash = token.pk, token.prefix, token.token_hash
-        obj.created_at = token.created_at
-        obj._state.adding, obj._state.db = False, token._state.db
-        _show_token_once(request, obj.account, raw)
+    def issue(self, obj: ApiToken) -> tuple[ApiToken, str]:
+        return ApiToken.issue(obj.account, obj.name)
+
+    def secret_label(self, obj: ApiToken) -> str:
+        return f"New API token for @{obj.account.handle}"
 
     @admin.action(description="Revoke the selected tokens")
     def revoke(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -105,8 +97,10 @@ class ApiTokenAdmin(OwnedAdmin):
 class AccountForm(forms.ModelForm):
     class Meta:
         model = Account
-        fields = ["handle", "name", "email", "timezone", "owner"]
+        fields = ["handle", "name", "email", "timezone", "organization", "owner"]
         help_texts = {
+            "organization": "The team whose group profiles may book this host. An account "
+            "belongs to at most one; leaving takes it off that team's group profiles.",
             "handle": "Public links are SITE_URL/{handle}/{profile}/: letters, digits, - and _.",
             "email": "The organizer of every booking; host notices go here.",
             "timezone": "IANA zone such as Europe/London: profiles' default work hours and the "
@@ -119,17 +113,25 @@ class AccountAdmin(OwnedAdmin):
     form = AccountForm
     owner_path = "owner"
     owned_foreign_keys: dict[str, str] = {}
-    list_display = ["handle", "name", "email", "timezone", "owner", "profile_count"]
-    search_fields = ["handle", "name", "email"]
-    list_select_related = ["owner"]
+    list_display = ["handle", "name", "email", "timezone", "organization", "owner", "profile_count"]
+    search_fields = ["handle", "name", "email", "organization__handle"]
+    list_select_related = ["owner", "organization"]
     inlines = [CalendarInline, ApiTokenInline]
-    actions = ["issue_token", "rotate_feed_key"]
+    actions = ["issue_token"]
     fieldsets = [
         (None, {"fields": ["handle", "name", "email", "timezone"]}),
         ("Booking profiles", {"fields": ["profile_links"]}),
+        ("Team", {"fields": ["organization"]}),
         ("Access", {"fields": ["owner", "created_at"]}),
-        ("Calendar feeds", {"fields": ["feed_links"]}),
     ]
+
+    def get_list_filter(self, request: HttpRequest) -> list:
+        # Organizations are the superusers' business (organizations.py).
+        return (
+            [("organization", admin.RelatedOnlyFieldListFilter)]
+            if request.user.is_superuser
+            else []
+        )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).annotate(n_profiles=Count("profiles"))
@@ -158,14 +160,23 @@ class AccountAdmin(OwnedAdmin):
         return format_html('<ul class="plain-list">{}</ul>', items)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Account | None = None) -> list[str]:
-        # Only a superuser hands an account to someone else.
-        fixed = ["profile_links", "created_at", "feed_links"]
-        return fixed if request.user.is_superuser else [*fixed, "owner"]
+        # Only a superuser hands an account to someone else, or puts it in a team.
+        fixed = ["profile_links", "created_at"]
+        return fixed if request.user.is_superuser else [*fixed, "owner", "organization"]
 
     def save_model(self, request: HttpRequest, obj: Account, form: Any, change: bool) -> None:
         if not change and not request.user.is_superuser:
             obj.owner = request.user
+        if "organization" not in form.changed_data:
+            super().save_model(request, obj, form, change)
+            return
+        # Membership changes through the service, which takes an account that leaves off its
+        # former organization's group profiles: save the rest with the stored membership first.
+        joining = obj.organization
+        stored = Account.objects.filter(pk=obj.pk).values_list("organization_id", flat=True)
+        obj.organization_id = stored.first() if change else None
         super().save_model(request, obj, form, change)
+        groups.join(obj, joining)
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if formset.model is not Calendar:
@@ -202,26 +213,6 @@ class AccountAdmin(OwnedAdmin):
         for account in queryset:
             _, raw = ApiToken.issue(account, name=f"admin {timezone.now():%Y-%m-%d}")
             _show_token_once(request, account, raw)
-
-    @admin.display(description="feed links")
-    def feed_links(self, obj: Account) -> str:
-        """The account's two calendar feeds (SPEC §9), with the key that opens them."""
-        if not obj.pk:
-            return "Save the account first."
-        links = feeds.links(obj)
-        rows = [("Bookings", links.bookings_url), ("Free/busy", links.freebusy_url)]
-        items = format_html_join("", "<li>{}: <code>{}</code></li>", rows)
-        return format_html('<ul class="plain-list">{}</ul>', items)
-
-    @admin.action(description="Rotate feed key (old feed links stop working)")
-    def rotate_feed_key(self, request: HttpRequest, queryset: QuerySet) -> None:
-        for account in queryset:
-            feeds.rotate_key(account)
-        self.message_user(
-            request,
-            f"New feed key for {len(queryset)} account(s): their old feed links answer 404; "
-            "the new links are on each account's page.",
-        )
 
 
 # --- profiles ----------------------------------------------------------------------------

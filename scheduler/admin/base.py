@@ -1,12 +1,13 @@
-"""What every model admin here shares: a staff host sees only the accounts they own."""
+"""What every model admin here shares: a staff host sees only the accounts they own; secrets
+are shown once; organizations are the superusers' business."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from django.contrib import admin
-from django.db.models import QuerySet
+from django.contrib import admin, messages
+from django.db.models import Model, QuerySet
 from django.http import (
     HttpRequest,
 )
@@ -39,6 +40,59 @@ class OwnedAdmin(admin.ModelAdmin):
                 **{lookup: request.user}
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class SuperuserOnlyAdmin(admin.ModelAdmin):
+    """Rows no host owns (organizations, their app keys): a staff host who is not a superuser
+    neither sees nor changes them, whatever permissions they were given."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_superuser
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_superuser
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_superuser
+
+
+def adopt(obj: Model, saved: Model) -> None:
+    """Make the unsaved `obj` an admin form built into the row a service saved, so admin goes
+    on with it (log entry, redirect, message) as if it had saved `obj` itself."""
+    for field in obj._meta.concrete_fields:
+        setattr(obj, field.attname, getattr(saved, field.attname))
+    obj._state.adding, obj._state.db = False, saved._state.db
+
+
+def show_secret_once(request: HttpRequest, label: str, raw: str) -> None:
+    """Only a hash is stored: this message is the one time anybody sees `raw`."""
+    messages.warning(request, f"{label}: {raw} — copy it now, it is not shown again.")
+
+
+class ShownOnceAdmin(admin.ModelAdmin):
+    """ "Add" issues a credential (API token, app key) through `issue` and shows its raw value
+    once, in a message; changing one afterwards edits only what the form holds (its name)."""
+
+    def issue(self, obj: Any) -> tuple[Model, str]:
+        """The saved row for the form's unsaved `obj`, and the raw secret."""
+        raise NotImplementedError
+
+    def secret_label(self, obj: Any) -> str:
+        raise NotImplementedError
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        issued, raw = self.issue(obj)
+        adopt(obj, issued)
+        show_secret_once(request, self.secret_label(obj), raw)
 
 
 # --- calendars ---------------------------------------------------------------------------

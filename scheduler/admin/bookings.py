@@ -1,4 +1,7 @@
-"""Bookings with their delivery state and a cancel that asks first; builtin events."""
+"""Bookings with their hosts and delivery state and a cancel that asks first; builtin events.
+
+A staff host sees the bookings they attend: their own, and group bookings that chose them
+(SPEC §8); cancelling one cancels it for every host."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -17,7 +20,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from scheduler.admin.base import OwnedAdmin
-from scheduler.models import Booking, Calendar, Event
+from scheduler.models import Attendee, Booking, Calendar, Event
 from scheduler.services import bookings
 from scheduler.services.errors import InvalidInput, SlotUnavailable
 
@@ -110,7 +113,7 @@ DELIVERY_MARK = {"pending": "pending", "failed": "FAILED", "none": "none"}
 @admin.register(Booking)
 class BookingAdmin(OwnedAdmin):
     form = BookingForm
-    list_display = ["when", "profile", "invitee", "status", "delivery"]
+    list_display = ["when", "profile", "invitee", "hosts", "status", "delivery"]
     # `date_hierarchy` and "when" cover dates; a date filter too would only crowd the column.
     list_filter = [
         WhenFilter,
@@ -125,6 +128,33 @@ class BookingAdmin(OwnedAdmin):
     list_select_related = ["profile", "profile__account", "account"]
     actions = ["cancel_bookings"]
     owned_foreign_keys = {"account": "owner", "profile": "account__owner"}
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        attendees = Attendee.objects.select_related("account").order_by("position", "id")
+        qs = admin.ModelAdmin.get_queryset(self, request).prefetch_related(
+            Prefetch("attendees", queryset=attendees)
+        )
+        if request.user.is_superuser:
+            return qs
+        # Every host a booking chose is an attendee (its organizer too); `account` is checked
+        # as well for a booking saved before attendees existed.
+        attends = Attendee.objects.filter(booking=OuterRef("pk"), account__owner=request.user)
+        return qs.filter(Q(account__owner=request.user) | Exists(attends))
+
+    @admin.display(description="hosts")
+    def hosts(self, obj: Booking) -> str:
+        """Every host attending, the organizer first."""
+        names = [f"@{a.account.handle}" for a in obj.attendees.all()]
+        return ", ".join(names) or f"@{obj.account.handle}"
+
+    @admin.display(description="hosts attending")
+    def hosts_detail(self, obj: Booking) -> str:
+        names = [str(a.account) for a in obj.attendees.all()] or [str(obj.account)]
+        text = f"{names[0]} (organizer)" + "".join(f", {n}" for n in names[1:])
+        if not obj.group_mode:
+            return text
+        chosen = f", chosen group {obj.group_xid!r}" if obj.group_xid else ""
+        return f"{text} — group booking, required={obj.group_mode}{chosen}"
 
     @admin.display(description="when", ordering="start")
     def when(self, obj: Booking) -> str:
@@ -157,9 +187,9 @@ class BookingAdmin(OwnedAdmin):
     def get_fieldsets(self, request: HttpRequest, obj: Booking | None = None) -> list:
         if obj is None:
             return [(None, {"fields": ["profile", "start", "name", "email", "substitution_data"]})]
-        first = ["account", "profile", "status", "start", "end", "expires_at"]
+        first = ["hosts_detail", "profile", "status", "start", "end", "expires_at"]
         return [
-            (None, {"fields": ["when", *first] if obj else first}),
+            (None, {"fields": ["when", *first]}),
             ("Invitee", {"fields": ["name", "email", "substitution_data"]}),
             ("Invitation", {"fields": ["subject", "description", "location", "conference_url"]}),
             ("Mail delivery", {"fields": DELIVERY}),
@@ -175,6 +205,7 @@ class BookingAdmin(OwnedAdmin):
         return [
             *always,
             "when",
+            "hosts_detail",
             "account",
             "profile",
             "status",

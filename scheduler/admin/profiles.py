@@ -1,4 +1,5 @@
-"""Profiles: fieldsets, hours in words beside the JSON, a preview of the next slots."""
+"""Profiles: fieldsets, hours in words beside the JSON, a preview of the next slots; an
+organization's group profiles too, with their hosts (group_profiles.py)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html, format_html_join
 
+from scheduler.admin import group_profiles
 from scheduler.admin.base import PREVIEW_SLOTS, OwnedAdmin
-from scheduler.models import Profile
+from scheduler.models import Organization, Profile
 from scheduler.rules import variables
 from scheduler.rules.availability import format_time_of_day
 from scheduler.services import availability, profiles
@@ -96,6 +99,15 @@ class ProfileForm(forms.ModelForm):
             "context": "Free text for API clients, stored and returned untouched.",
         }
 
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if "account" in self.fields:
+            # A profile has an owner: the account here, or (group profiles) an organization.
+            self.fields["account"].required = True
+
+
+GroupProfileForm = group_profiles.group_form(ProfileForm)
+
 
 def hhmm(seconds: int) -> str:
     return format_time_of_day(seconds, with_seconds=False)
@@ -128,7 +140,7 @@ class ProfileAdmin(OwnedAdmin):
     form = ProfileForm
     list_display = [
         "name",
-        "account",
+        "owner",
         "duration_minutes",
         "availability_step",
         "hours_line",
@@ -137,8 +149,8 @@ class ProfileAdmin(OwnedAdmin):
     ]
     # Related-only: a host's filter must not list other hosts' accounts.
     list_filter = ["active", ("account", admin.RelatedOnlyFieldListFilter)]
-    search_fields = ["name", "subject", "account__handle"]
-    list_select_related = ["account"]
+    search_fields = ["name", "subject", "account__handle", "organization__handle"]
+    list_select_related = ["account", "organization"]
     readonly_fields = ["public_link", "invitee_fields", "hours_summary", "next_slots"]
     fieldsets = [
         (None, {"fields": ["account", "name", "active", "public_link"]}),
@@ -174,10 +186,85 @@ class ProfileAdmin(OwnedAdmin):
         ("Client data", {"fields": ["context"], "classes": ["collapse"]}),
     ]
 
+    # --- group profiles: an organization's, for superusers -----------------------------
+
+    def is_group(self, request: HttpRequest, obj: Profile | None) -> bool:
+        """A group profile's page, or "Add group profile" (`?organization=`, superusers)."""
+        if obj is not None:
+            return obj.is_group
+        return request.user.is_superuser and "organization" in request.GET
+
+    def get_list_filter(self, request: HttpRequest) -> list:
+        if not request.user.is_superuser:
+            return list(self.list_filter)
+        return [*self.list_filter, ("organization", admin.RelatedOnlyFieldListFilter)]
+
+    def get_form(self, request: HttpRequest, obj: Profile | None = None, **kwargs: Any):
+        if self.is_group(request, obj):
+            kwargs["form"] = GroupProfileForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Profile | None = None) -> list:
+        if not self.is_group(request, obj):
+            return self.fieldsets
+        first, *middle, preview, client = self.fieldsets
+        hosts = {
+            "fields": ["required", "attached_accounts"],
+            "description": "The hosts: attached accounts (one unit each) and groups (one unit "
+            "each, in the table below). Only the organization's members; an account may be "
+            "one unit only.",
+        }
+        return [
+            (None, {"fields": ["organization", "name", "active", "public_link"]}),
+            ("Hosts", hosts),
+            *middle,
+            (f"Next {PREVIEW_SLOTS} free times, with who would attend", preview[1]),
+            (client[0], {**client[1], "fields": ["context", "client_org_id"]}),
+        ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Profile | None = None) -> list[str]:
+        fixed = list(self.readonly_fields)
+        # Another organization's accounts could not be its hosts: the owner stays.
+        return [*fixed, "organization"] if obj is not None and obj.is_group else fixed
+
+    def get_inlines(self, request: HttpRequest, obj: Profile | None) -> list:
+        return [group_profiles.GroupInline] if self.is_group(request, obj) else []
+
+    def get_formset_kwargs(
+        self, request: HttpRequest, obj: Profile, inline: Any, prefix: str
+    ) -> dict[str, Any]:
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        org = obj.organization if obj.organization_id else None
+        org = org or group_profiles.organization_named(request.GET.get("organization"))
+        return {**kwargs, "form_kwargs": {"organization": org}}
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        if object_id is None and self.is_group(request, None):
+            extra_context = {**(extra_context or {}), "title": "Add group profile"}
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
     def save_model(self, request: Any, obj: Profile, form: Any, change: bool) -> None:
         # The form ran the model's validators (the same rules the API's service applies);
         # saving goes through the service like every other write.
         profiles.save(obj)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        if not form.instance.is_group:
+            super().save_related(request, form, formsets, change)
+            return
+        form.save_m2m()
+        group_profiles.save_hosts(request, form, formsets)
+
+    @admin.display(description="owner")
+    def owner(self, obj: Profile) -> str:
+        owner = obj.owner
+        return f"{owner} — team" if isinstance(owner, Organization) else str(owner)
 
     @admin.display(description="public link")
     def public_link(self, obj: Profile) -> str:
@@ -238,6 +325,8 @@ class ProfileAdmin(OwnedAdmin):
         if not obj.active:
             return "The profile is inactive: it offers no slots."
         try:
+            if obj.is_group:
+                return group_profiles.preview(obj, PREVIEW_SLOTS)
             slots = availability.compute(obj).slots[:PREVIEW_SLOTS]
         except Exception as exc:  # noqa: BLE001 - a preview must never break the page
             return f"Could not compute slots: {type(exc).__name__}: {exc}"
