@@ -73,6 +73,14 @@ def mail_context(booking: Booking) -> dict[str, Any]:
         "host_when": _when(booking, host_zone),
         "duration_minutes": int((booking.end - booking.start).total_seconds() // 60),
         "meeting_url": booking.meeting_url(),
+        # A cancelled booking shows no way to join it, not even as its location (SPEC §10).
+        "cancelled": booking.status == Booking.Status.CANCELLED,
+        "location": (
+            ""
+            if booking.status == Booking.Status.CANCELLED
+            and booking.location == booking.meeting_url()
+            else booking.location
+        ),
         "manage_url": booking.manage_url(),
         "cancel_url": booking.cancel_url(),
         "reschedule_url": booking.reschedule_url(),

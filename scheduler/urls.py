@@ -13,5 +13,7 @@ urlpatterns = [
     # An account's calendar feeds (SPEC §9), opened by their `?key=`.
     path("<slug:handle>/bookings.ics", feeds.bookings_ics, name="feed-bookings"),
     path("<slug:handle>/freebusy.ics", feeds.freebusy_ics, name="feed-freebusy"),
+    path("<slug:handle>/", views.host_page, name="host-page"),
     path("<slug:handle>/<slug:name>/", views.profile_page, name="profile-page"),
+    path("", views.index, name="home"),
 ]

@@ -7,21 +7,25 @@ JavaScript; POST → redirect → GET keeps refreshes safe.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from scheduler import picker, ratelimit
+from scheduler.calendars import links as calendar_links
 from scheduler.forms import BookingForm, parse_slot
 from scheduler.invites import booking_ics
-from scheduler.models import VERIFY_SALT, Booking, Profile
+from scheduler.models import VERIFY_SALT, Account, Booking, Organization, Profile
 from scheduler.rules import variables
 from scheduler.services import bookings
 from scheduler.services.errors import Conflict, InvalidInput, SlotUnavailable
@@ -48,10 +52,25 @@ def _rate_limited(request: HttpRequest, scope: str, profile: Profile) -> HttpRes
     return response
 
 
+def _placeholder(name: str) -> str:
+    """A variable as a visitor reads it before booking: its name in brackets."""
+    words = {
+        "name": _("name"),
+        "email": _("email"),
+        "startTime": _("start time"),
+        "endTime": _("end time"),
+    }.get(name) or re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).replace("_", " ").lower()
+    return f"[{words}]"
+
+
 def _placeholder_values(profile: Profile) -> dict[str, str]:
+    """What each variable shows before booking (SPEC §10): a placeholder for what the
+    invitee fills in, defaults as they are, and nothing for links that exist only once
+    booked (so a line holding only such a link and its label disappears)."""
     fields = variables.additional_fields(profile.subject, profile.description, profile.location)
-    values = {name: "…" for name in variables.BUILTINS}
-    values.update({f.name: f.default or "…" for f in fields})
+    values = {name: "" for name in variables.BUILTINS}
+    values.update({n: _placeholder(n) for n in ("name", "email", "startTime", "endTime")})
+    values.update({f.name: _placeholder(f.name) if f.required else f.default for f in fields})
     values["openMeetingUrl"] = profile.open_meeting_url or ""
     return values
 
@@ -59,13 +78,44 @@ def _placeholder_values(profile: Profile) -> dict[str, str]:
 def _profile_summary(profile: Profile) -> dict[str, str]:
     """Subject, description and location as a visitor sees them before booking."""
     values = _placeholder_values(profile)
-    subject = variables.render(profile.subject, values).strip()
+    subject = variables.preview(profile.subject, values).strip()
     return {
-        "subject": subject or f"Meeting with {profile.host_name}",
-        "description": variables.render(profile.description, values).strip(),
-        "location": variables.render(profile.location, values).strip()
-        or ("Video call (link in the invite)" if profile.start_conference else ""),
+        "subject": subject or _("Meeting with %(host)s") % {"host": profile.host_name},
+        "description": variables.preview(profile.description, values).strip(),
+        "location": variables.preview(profile.location, values).strip()
+        or (_("Video call (link in the invite)") if profile.start_conference else ""),
     }
+
+
+@require_http_methods(["GET", "HEAD"])
+def index(request: HttpRequest) -> HttpResponse:
+    """`/`: what this site is (SPEC §10)."""
+    return render(request, "scheduler/index.html", {"site_url": settings.SITE_URL})
+
+
+@require_http_methods(["GET", "HEAD"])
+def host_page(request: HttpRequest, handle: str) -> HttpResponse:
+    """`/{handle}/`: the active profiles of an account, or of an organization (SPEC §10)."""
+    owner = Account.objects.filter(handle=handle).first()
+    rows = Profile.objects.filter(account=owner)
+    if owner is None:
+        owner = Organization.objects.filter(handle=handle).first()
+        rows = Profile.objects.filter(organization=owner)
+    if owner is None:
+        return _not_found(
+            request,
+            _("This page is not available"),
+            _("There is no host at this address; the link may be mistyped."),
+        )
+    profiles = [
+        {
+            "profile": p,
+            "summary": _profile_summary(p),
+            "url": reverse("profile-page", kwargs={"handle": handle, "name": p.name}),
+        }
+        for p in rows.filter(active=True).select_related("account", "organization").order_by("name")
+    ]
+    return render(request, "scheduler/host.html", {"owner": owner, "profiles": profiles})
 
 
 def _find_profile(handle: str, name: str) -> Profile | None:
@@ -196,6 +246,8 @@ def _manage_links(token: str) -> dict[str, str]:
 def _booking_context(request: HttpRequest, booking: Booking, token: str) -> dict[str, Any]:
     # The zone the invitee booked in, until they pick another (SPEC §10).
     default_zone = booking.invitee_zone.key
+    cancelled = booking.status == Booking.Status.CANCELLED
+    meeting = booking.meeting_url()
     zone = picker.visitor_zone(request.GET, default_zone)
     return {
         "booking": booking,
@@ -206,10 +258,14 @@ def _booking_context(request: HttpRequest, booking: Booking, token: str) -> dict
         "zone_label": picker.zone_label(zone, booking.start),
         "start": booking.start.astimezone(zone),
         "end": booking.end.astimezone(zone),
-        "meeting_url": booking.meeting_url(),
+        # A cancelled booking shows no way to join it (SPEC §10).
+        "meeting_url": "" if cancelled else meeting,
+        "location": "" if cancelled and booking.location == meeting else booking.location,
         "confirmed": booking.status == Booking.Status.CONFIRMED,
         "waiting": booking.awaiting_verification and booking.is_live(),
         "hold_until": booking.expires_at.astimezone(zone) if booking.expires_at else None,
+        "google_url": calendar_links.google_calendar_url(booking),
+        "outlook_url": calendar_links.outlook_calendar_url(booking),
         "cancel_late": bookings.invitee_too_late(booking, "cancel"),
         "reschedule_late": bookings.invitee_too_late(booking, "reschedule"),
         "tz_query": "?" + urlencode({"tz": zone.key}) if zone.key != default_zone else "",

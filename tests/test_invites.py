@@ -56,9 +56,19 @@ def test_ics_carries_every_field(booking, method, status):
     assert ev.decoded("DTSTART").utcoffset().total_seconds() == 0
     assert "DTSTAMP" in ev
     assert str(ev["SUMMARY"]) == "Plans & <ideas>"
-    assert str(ev["DESCRIPTION"]) == "Line one\nLine two"
+    if method == "cancel":
+        # A cancellation carries neither the manage links nor a way to join (SPEC §10).
+        assert str(ev["DESCRIPTION"]) == "Line one\nLine two" and "URL" not in ev
+    else:
+        # The invitee's event holds the links to manage, move and cancel it (SPEC §10).
+        assert str(ev["DESCRIPTION"]) == (
+            "Line one\nLine two\n\n"
+            f"Manage this booking: {booking.manage_url()}\n"
+            f"Reschedule: {booking.reschedule_url()}\n"
+            f"Cancel: {booking.cancel_url()}"
+        )
+        assert str(ev["URL"]) == "https://meet.example.com/ada"
     assert str(ev["LOCATION"]) == "Café, Berlin"
-    assert str(ev["URL"]) == "https://meet.example.com/ada"
     assert str(ev["ORGANIZER"]) == "mailto:ada@example.com"
     assert ev["ORGANIZER"].params["CN"] == "Ada & Co"
     assert ev["ATTENDEE"].params["RSVP"] == "TRUE"

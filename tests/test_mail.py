@@ -110,7 +110,8 @@ def test_booking_sends_invite_and_host_notice(db, client, smtp, django_capture_o
     assert event.decoded("DTEND") == end
     assert f"DTSTART:{start:%Y%m%dT%H%M%S}Z" in raw  # UTC form, no TZID
     assert str(event["SUMMARY"]) == "Intro about Plans"
-    assert str(event["DESCRIPTION"]) == "Agenda: Plans"
+    assert str(event["DESCRIPTION"]).startswith("Agenda: Plans\n\nManage this booking: ")
+    assert booking.cancel_url() in str(event["DESCRIPTION"])
     assert str(event["LOCATION"]) == "Room 7"
     assert str(event["ORGANIZER"]) == "mailto:ada@example.com"
     assert event["ORGANIZER"].params["CN"] == "Ada Host"

@@ -12,6 +12,7 @@ from scheduler.rules.variables import (
     Field,
     additional_fields,
     missing_required,
+    preview,
     render,
     unknown_keys,
     values_for,
@@ -122,3 +123,20 @@ def test_html_render_equals_escaped_text_render(before, value, after):
 def test_template_without_variables_renders_itself(text):
     assert render(text, {}) == text
     assert additional_fields(text) == []
+
+
+# --- before booking (SPEC §10) -----------------------------------------------------------
+
+
+def test_preview_shows_placeholders_and_drops_lines_of_empty_optional_variables():
+    shown = {"name": "[name]", "topic": "[topic]", "openMeetingUrl": ""}
+    text = "A short first conversation.\nJoin: {{openMeetingUrl}}\nCompany: {{company:}}"
+    assert preview(text, shown) == "A short first conversation."
+    assert (
+        preview("Intro with {{name}} about {{topic}}", shown) == "Intro with [name] about [topic]"
+    )
+    # A default shows as it is; a line with other text keeps its empty variable's place.
+    assert preview("Room: {{room:Lobby}}", shown) == "Room: Lobby"
+    assert preview("We meet {{company:}} soon", shown) == "We meet  soon"
+    assert preview("{{company:}}", shown) == ""
+    assert preview("Notes:\n\nBring {{topic}}", shown) == "Notes:\n\nBring [topic]"

@@ -51,6 +51,21 @@ def booking_hosts(booking: Booking) -> list[Account]:
     return [found[i] for i in ids if i in found]
 
 
+def event_description(booking: Booking, method: Method | None) -> str:
+    """The booking's description; the invitee's copy (a mail or the download) ends with the
+    links to manage, move and cancel it (SPEC §10), while it is live."""
+    text = booking.description or ""
+    live = booking.status != Booking.Status.CANCELLED and method != Method.CANCEL
+    if method is None or not live:
+        return text
+    links = (
+        f"Manage this booking: {booking.manage_url()}\n"
+        f"Reschedule: {booking.reschedule_url()}\n"
+        f"Cancel: {booking.cancel_url()}"
+    )
+    return f"{text}\n\n{links}" if text else links
+
+
 def booking_event(
     booking: Booking, method: Method | None, hosts: list[Account] | None = None
 ) -> icalendar.Event:
@@ -68,10 +83,13 @@ def booking_event(
     event.add("created", booking.created_at.astimezone(UTC))
     event.add("last-modified", (booking.updated_at or now).astimezone(UTC))
     event.add("summary", booking.subject or fallback_subject(booking))
-    event.add("description", booking.description)
-    event.add("location", booking.location)
+    event.add("description", event_description(booking, method))
+    cancelled = booking.status == Booking.Status.CANCELLED or method == Method.CANCEL
     meeting = booking.meeting_url()
-    if meeting:
+    # A cancelled booking shows no way to join it (SPEC §10).
+    if not (cancelled and meeting and booking.location == meeting):
+        event.add("location", booking.location)
+    if meeting and not cancelled:
         event.add("url", meeting)
     event.add("organizer", _address(account.email, account.name))
     # The other hosts of a group booking (SPEC §8): they were booked, so they have accepted.

@@ -132,3 +132,38 @@ def render(template: str, values: Mapping[str, str], *, as_html: bool = False) -
 
 def _same(text: str) -> str:
     return text
+
+
+# A line that holds nothing but a label once its empty variables are gone ("Company:").
+_LABEL_ONLY = re.compile(r"^[^:\n]{0,60}:$")
+
+
+def preview(template: str, shown: Mapping[str, str]) -> str:
+    """`template` as a visitor reads it before booking (SPEC §10): each variable as
+    `shown[name]` (its default when not given), and a line whose variables all show nothing
+    and that holds nothing else but a label (`Company: {{company:}}`) left out."""
+    lines = []
+    for line in (template or "").split("\n"):
+        matches = list(_variables(line))
+        pieces: list[str] = []
+        rest: list[str] = []
+        last = 0
+        for match in matches:
+            value = shown.get(match.name)
+            if value is None:
+                value = match.default or ""
+            pieces.append(line[last : match.start])
+            rest.append(line[last : match.start])
+            pieces.append(value)
+            last = match.end
+        pieces.append(line[last:])
+        rest.append(line[last:])
+        empty = all(
+            not (shown.get(m.name) if shown.get(m.name) is not None else m.default or "")
+            for m in matches
+        )
+        leftover = "".join(rest).strip()
+        if matches and empty and (not leftover or _LABEL_ONLY.match(leftover)):
+            continue
+        lines.append("".join(pieces))
+    return "\n".join(lines)
