@@ -57,13 +57,18 @@ def join(account: Account, org: Organization | None) -> None:
 # --- units ---------------------------------------------------------------------------------
 
 
+def _lock(profile: Profile) -> None:
+    """Serialise changes to one profile's units. By primary key: `first()` would order by the
+    model's ordering, which joins the nullable `account` (an outer join PostgreSQL cannot lock)."""
+    Profile.objects.select_for_update().filter(pk=profile.pk).order_by("pk").first()
+
+
 def _org_accounts(profile: Profile, ids: Sequence[int], field: str) -> dict[str, list[str]]:
     """Errors naming each id (by position) that is not an account of the organization."""
-    known = set(
-        Account.objects.filter(organization_id=profile.organization_id, pk__in=ids).values_list(
-            "pk", flat=True
-        )
-    )
+    # Only ids a 64-bit column can hold reach the query (SQLite's driver overflows on more).
+    storable = [i for i in ids if 0 < i < 2**63]
+    rows = Account.objects.filter(organization_id=profile.organization_id, pk__in=storable)
+    known = set(rows.values_list("pk", flat=True))
     errors: dict[str, list[str]] = {}
     seen: set[int] = set()
     for i, account_id in enumerate(ids):
@@ -108,7 +113,7 @@ def attached_groups(profile: Profile) -> list[dict]:
 def attach_accounts(profile: Profile, ids: Sequence[int]) -> None:
     """Attach accounts, each one unit; attaching one already attached changes nothing."""
     with transaction.atomic():
-        Profile.objects.select_for_update().filter(pk=profile.pk).first()
+        _lock(profile)
         errors = _org_accounts(profile, ids, "accountIds")
         units = _unit_of(profile)
         for i, account_id in enumerate(ids):
@@ -128,7 +133,7 @@ def attach_accounts(profile: Profile, ids: Sequence[int]) -> None:
 def detach_accounts(profile: Profile, ids: Sequence[int]) -> None:
     """Detach attached accounts; one not attached changes nothing."""
     with transaction.atomic():
-        Profile.objects.select_for_update().filter(pk=profile.pk).first()
+        _lock(profile)
         errors = _org_accounts(profile, ids, "accountIds")
         if errors:
             raise InvalidInput.of(errors)
@@ -148,7 +153,7 @@ def attach_groups(profile: Profile, groups: Sequence[GroupSpec]) -> None:
     """Add groups, or replace the one with the same `extId` (it keeps its place in attach
     order). A group needs accounts, and an account may be one unit of the profile only."""
     with transaction.atomic():
-        Profile.objects.select_for_update().filter(pk=profile.pk).first()
+        _lock(profile)
         units = _unit_of(profile)
         errors: dict[str, list[str]] = {}
         taken: dict[int, str] = {}
@@ -190,7 +195,7 @@ def detach_groups(profile: Profile, groups: Sequence[GroupSpec]) -> None:
     """Remove the accounts given from each group, or the whole group when none are given;
     a group left with no accounts is removed. What is not there changes nothing."""
     with transaction.atomic():
-        Profile.objects.select_for_update().filter(pk=profile.pk).first()
+        _lock(profile)
         errors: dict[str, list[str]] = {}
         for g, spec in enumerate(groups):
             if spec.account_ids:
