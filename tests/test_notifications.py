@@ -324,3 +324,15 @@ def test_thirty_bot_submissions_without_confirmation_book_nothing(
     assert Booking.objects.filter(status=Booking.Status.CONFIRMED).count() == 0
     assert all("verify" in m["X-Booking"] for m in smtp.messages)
     assert not Event.objects.exists()
+
+
+def test_admin_shows_reminders_and_deadlines_on_the_profile(admin_client, db):
+    profile = _profile(reminder_minutes=[60], cancel_notice_minutes=120)
+    page = admin_client.get(f"/admin/scheduler/profile/{profile.pk}/change/").content.decode()
+    for field in (
+        "reminder_minutes",
+        "cancel_notice_minutes",
+        "reschedule_notice_minutes",
+        "require_email_verification",
+    ):
+        assert f'name="{field}"' in page

@@ -181,6 +181,17 @@ class ProfileAdmin(OwnedAdmin):
                 ]
             },
         ),
+        (
+            "Reminders and deadlines",
+            {
+                "fields": [
+                    "reminder_minutes",
+                    "cancel_notice_minutes",
+                    "reschedule_notice_minutes",
+                    "require_email_verification",
+                ]
+            },
+        ),
         ("Hours", {"fields": ["hours_summary", "work_hours", "availability_intervals"]}),
         (f"Next {PREVIEW_SLOTS} free times", {"fields": ["next_slots"]}),
         ("Client data", {"fields": ["context"], "classes": ["collapse"]}),
