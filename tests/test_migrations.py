@@ -1,4 +1,4 @@
-"""Migrations: none missing, and the PostgreSQL overlap guard (migration 0002, on attendees since 0009)."""
+"""Migrations: none missing, and the PostgreSQL overlap guard (on attendees since 0009)."""
 
 from __future__ import annotations
 
