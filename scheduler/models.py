@@ -20,7 +20,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.timezone import now as tz_now
 
-from scheduler.rules import group, schedule
+from scheduler.rules import group, origins, schedule
 from scheduler.rules.availability import ALLOWED_STEPS, Rules
 from scheduler.rules.schedule import (
     RuleError,
@@ -106,6 +106,13 @@ def validate_reminders(value) -> None:
     _check_rule(schedule.check_reminders, value)
 
 
+def validate_embed_origins(value) -> None:
+    try:
+        origins.check_origins(value)
+    except origins.OriginError as exc:
+        raise ValidationError(exc.problems) from exc
+
+
 def validate_step(value: int) -> None:
     if value not in ALLOWED_STEPS:
         raise ValidationError(f"{value} is not one of {', '.join(map(str, ALLOWED_STEPS))}")
@@ -158,6 +165,13 @@ class Account(models.Model):
     )
     # The key of the account's calendar feeds (SPEC §9); rotating it cuts off old links.
     feed_key = models.CharField(max_length=64, default=new_feed_key, editable=False)
+    # Origins whose pages may frame this account's booking pages (SPEC §10 `embedOrigins`).
+    embed_origins = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_embed_origins],
+        help_text="Sites that may show the booking pages in an iframe (?embed=1).",
+    )
     created_at = models.DateTimeField(default=tz_now)
 
     class Meta:
@@ -192,21 +206,55 @@ class ApiTokenQuerySet(models.QuerySet):
         return self.filter(revoked_at__isnull=True)
 
 
-class ApiToken(models.Model):
-    PREFIX = "bk_"
+class Credential(models.Model):
+    """What an API token and an app key share: a name, only a hash of the secret, when it
+    was last used, and revocation."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="tokens")
     name = models.CharField(max_length=100, blank=True)
-    prefix = models.CharField(max_length=16, editable=False)
-    token_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(default=tz_now, editable=False)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     objects = ApiTokenQuerySet.as_manager()
+    HASH_FIELD = ""
 
     class Meta:
+        abstract = True
         ordering = ["-created_at"]
+
+    @classmethod
+    def _live(cls, secret: str, owner: str):
+        """The live credential whose secret is `secret`, compared in constant time; its last
+        use is recorded (at most once a minute: writing on every request would serialise
+        readers on SQLite)."""
+        if not secret or len(secret) > 200:
+            return None
+        digest = hash_token(secret)
+        rows = cls.objects.active().select_related(owner).filter(**{cls.HASH_FIELD: digest})
+        found = rows.first()
+        if found is None or not hmac.compare_digest(getattr(found, cls.HASH_FIELD), digest):
+            return None
+        now = tz_now()
+        if found.last_used_at is None or (now - found.last_used_at).total_seconds() > 60:
+            cls.objects.filter(pk=found.pk).update(last_used_at=now)
+            found.last_used_at = now
+        return found
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+class ApiToken(Credential):
+    PREFIX = "bk_"
+    HASH_FIELD = "token_hash"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="tokens")
+    prefix = models.CharField(max_length=16, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+
+    class Meta(Credential.Meta):
+        pass
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.name or 'token'})"
@@ -222,43 +270,24 @@ class ApiToken(models.Model):
 
     @classmethod
     def authenticate(cls, raw: str) -> ApiToken | None:
-        """The live token matching `raw`, compared in constant time; last-use is recorded."""
-        if not raw or len(raw) > 200:
-            return None
-        digest = hash_token(raw)
-        token = cls.objects.active().select_related("account").filter(token_hash=digest).first()
-        if token is None or not hmac.compare_digest(token.token_hash, digest):
-            return None
-        now = tz_now()
-        # Writing on every request would serialise readers on SQLite; a minute is enough.
-        if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-            cls.objects.filter(pk=token.pk).update(last_used_at=now)
-            token.last_used_at = now
-        return token
-
-    @property
-    def revoked(self) -> bool:
-        return self.revoked_at is not None
+        """The live token matching `raw`."""
+        return cls._live(raw, "account")
 
 
-class AppKey(models.Model):
+class AppKey(Credential):
     """An organization's key for /v1/book/group/* (Aurinko's AppAuth): `clientId` + secret,
     only the secret's hash stored."""
+
+    HASH_FIELD = "secret_hash"
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="app_keys"
     )
-    name = models.CharField(max_length=100, blank=True)
     client_id = models.CharField(max_length=40, unique=True, editable=False)
     secret_hash = models.CharField(max_length=64, unique=True, editable=False)
-    created_at = models.DateTimeField(default=tz_now, editable=False)
-    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
-    revoked_at = models.DateTimeField(null=True, blank=True)
 
-    objects = ApiTokenQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(Credential.Meta):
+        pass
 
     def __str__(self) -> str:
         return f"{self.client_id} ({self.name or 'app key'})"
@@ -279,24 +308,14 @@ class AppKey(models.Model):
     @classmethod
     def authenticate(cls, secret: str, client_id: str | None = None) -> AppKey | None:
         """The live key whose secret is `secret` (and whose id is `client_id`, when given)."""
-        if not secret or len(secret) > 200 or (client_id is not None and len(client_id) > 100):
+        if client_id is not None and len(client_id) > 100:
             return None
-        digest = hash_token(secret)
-        key = cls.objects.active().select_related("organization").filter(secret_hash=digest)
-        found = key.first()
-        if found is None or not hmac.compare_digest(found.secret_hash, digest):
+        found = cls._live(secret, "organization")
+        if found is None:
             return None
         if client_id is not None and not hmac.compare_digest(found.client_id, client_id):
             return None
-        now = tz_now()
-        if found.last_used_at is None or (now - found.last_used_at).total_seconds() > 60:
-            cls.objects.filter(pk=found.pk).update(last_used_at=now)
-            found.last_used_at = now
         return found
-
-    @property
-    def revoked(self) -> bool:
-        return self.revoked_at is not None
 
 
 class Calendar(models.Model):
