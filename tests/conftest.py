@@ -7,6 +7,7 @@ pytest_plugins = [
     "tests.fixtures.smtp",
     "tests.fixtures.feeds",
     "tests.fixtures.radicale",
+    "tests.fixtures.webhooks",
 ]
 
 

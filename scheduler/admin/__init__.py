@@ -13,4 +13,5 @@ from scheduler.admin import (  # noqa: F401
     calendars,
     organizations,
     profiles,
+    webhooks,
 )

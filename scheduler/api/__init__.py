@@ -23,6 +23,7 @@ from scheduler.api import (
     groups,
     profiles,
     routers,
+    webhooks,
 )
 
 
@@ -51,7 +52,7 @@ api = NinjaAPI(
 )
 errors.install(api)
 # The modules above have added their operations to the routers.
-AREAS = (profiles, availability, bookings, calendars, groups, feeds)
+AREAS = (profiles, availability, bookings, calendars, groups, feeds, webhooks)
 api.add_router("/book/account", routers.account)
 api.add_router("/book/group", routers.group)
 api.add_router("/book", routers.public)

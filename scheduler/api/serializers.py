@@ -4,8 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from scheduler.models import Booking, Calendar, Profile
+from scheduler.models import Booking, Calendar, Profile, Webhook, WebhookAttempt
 from scheduler.rules.schedule import default_work_hours
+
+# One booking representation for the API and the webhooks (services/representation.py).
+from scheduler.services.representation import booking_out, group_booking_fields
+
+__all__ = [
+    "booking_created_out",
+    "booking_out",
+    "calendar_out",
+    "group_booking_fields",
+    "group_profile_out",
+    "page",
+    "profile_out",
+    "webhook_delivery_out",
+    "webhook_out",
+]
 
 
 def page(records: list[Any], offset: int, total: int) -> dict[str, Any]:
@@ -50,44 +65,6 @@ def profile_out(profile: Profile) -> dict[str, Any]:
     }
 
 
-def booking_out(booking: Booking) -> dict[str, Any]:
-    """SPEC §5's booking; `id` is a string as in Aurinko's CreateMeetingResponse."""
-    return {
-        "id": str(booking.pk),
-        "profileId": booking.profile_id,
-        "start": booking.start,
-        "end": booking.end,
-        "status": booking.status,
-        "name": booking.name,
-        "email": booking.email,
-        "substitutionData": {k: str(v) for k, v in (booking.substitution_data or {}).items()},
-        "subject": booking.subject,
-        "description": booking.description,
-        "location": booking.location,
-        "uid": booking.uid,
-        "sequence": booking.sequence,
-        "expiresAt": booking.expires_at,
-        "createdAt": booking.created_at,
-        "cancelUrl": booking.cancel_url(),
-        "rescheduleUrl": booking.reschedule_url(),
-        "delivery": {"mail": booking.mail_state, "calendar": booking.calendar_state},
-        **group_booking_fields(booking),
-    }
-
-
-def group_booking_fields(booking: Booking) -> dict[str, Any]:
-    """A group booking's group profile, hosts (ascending) and the group chosen (SPEC §8)."""
-    if not booking.group_mode:
-        return {}
-    out: dict[str, Any] = {
-        "groupProfileId": booking.profile_id,
-        "accountIds": sorted(a.account_id for a in booking.attendees.all()),
-    }
-    if booking.group_xid:
-        out["groupXid"] = booking.group_xid
-    return out
-
-
 def group_profile_out(profile: Profile) -> dict[str, Any]:
     return {
         **profile_out(profile),
@@ -117,4 +94,28 @@ def calendar_out(calendar: Calendar) -> dict[str, Any]:
         "lastFetchedAt": calendar.last_fetched_at,
         "lastError": calendar.masked(calendar.last_error) or None,
         "createdAt": calendar.created_at,
+    }
+
+
+def webhook_out(hook: Webhook) -> dict[str, Any]:
+    """A hook without its secret, which only the answer to its creation carries (SPEC §9)."""
+    return {
+        "id": hook.pk,
+        "url": hook.url,
+        "events": list(hook.events),
+        "active": hook.active,
+        "createdAt": hook.created_at,
+        "deactivatedAt": hook.deactivated_at,
+        "deactivatedReason": hook.deactivated_reason or None,
+    }
+
+
+def webhook_delivery_out(attempt: WebhookAttempt) -> dict[str, Any]:
+    """One POST of a message: when, the HTTP status (absent when none came), the error."""
+    return {
+        "at": attempt.at,
+        "status": attempt.status,
+        "error": attempt.error,
+        "messageId": attempt.message.msg_id,
+        "type": attempt.message.event,
     }
