@@ -10,13 +10,13 @@ from __future__ import annotations
 import calendar
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from functools import cache
+from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from django.http import QueryDict
 
+from scheduler import zone_picker
 from scheduler.forms import parse_slot
 from scheduler.models import Profile
 from scheduler.services.availability import compute
@@ -25,49 +25,22 @@ Slot = tuple[datetime, datetime]
 NEAREST_COUNT = 5
 
 
-@cache
-def zone_names() -> tuple[str, ...]:
-    """Every IANA zone the server knows, sorted, for the visitor's zone list."""
-    return tuple(sorted(available_timezones()))
-
-
-def utc_offset(zone: ZoneInfo, at: datetime | None = None) -> str:
-    """`UTC+05:45` style offset of `zone` at `at` (now by default)."""
-    offset = (at or datetime.now(UTC)).astimezone(zone).utcoffset() or timedelta(0)
-    minutes = int(offset.total_seconds() // 60)
-    sign = "+" if minutes >= 0 else "−"
-    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
-
-
 def zone_label(zone: ZoneInfo, at: datetime | None = None) -> str:
-    """What a visitor reads for a zone: its name and its offset now."""
-    return f"{zone.key.replace('_', ' ')} ({utc_offset(zone, at)})"
+    """What a visitor reads for a zone: its name in the page's language and its offset at `at`
+    (now by default), e.g. "Eastern Time – New York (UTC−05:00)"."""
+    return zone_picker.label(zone.key, at)
 
 
-@cache
-def _zone_groups_at(hour: int) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
-    at = datetime.fromtimestamp(hour * 3600, UTC)
-    groups: dict[str, list[tuple[str, str]]] = {}
-    for name in zone_names():
-        region = name.split("/")[0] if "/" in name else "Other"
-        if region in ("Etc", "US", "Brazil", "Canada", "Chile", "Mexico", "SystemV"):
-            region = "Other"
-        groups.setdefault(region, []).append((name, zone_label(ZoneInfo(name), at)))
-    return tuple((region, tuple(items)) for region, items in sorted(groups.items()))
-
-
-def zone_groups() -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
-    """The zone list for a `<select>`: (region, ((name, label), …)), offsets as of this hour."""
-    # Offsets change only at DST edges, so an hourly cache keeps the page fast.
-    return _zone_groups_at(int(datetime.now(UTC).timestamp() // 3600))
+def known_zone(text: str) -> str | None:
+    """The canonical name of the zone `text` names (see `visitor_zone`), or None."""
+    return zone_picker.resolve(text)
 
 
 def visitor_zone(query: QueryDict, default: str) -> ZoneInfo:
-    """`?tz=` when it names a known zone, else the profile's zone."""
-    name = query.get("tz", "")
-    if name and name in zone_names():
-        return ZoneInfo(name)
-    return ZoneInfo(default)
+    """The zone `?tz=` names (an IANA name, an alias, a city or country as typed), else
+    `default`."""
+    key = zone_picker.resolve(query.get("tz", ""))
+    return ZoneInfo(key) if key else ZoneInfo(default)
 
 
 def parse_month(value: str) -> date | None:

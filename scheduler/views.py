@@ -224,7 +224,6 @@ def _page_context(
         "retry_slots": retry,
         "message": message,
         "nearest": [] if retry else nearest,
-        "zones": picker.zone_groups(),
         "detect_zone": request.method == "GET" and "tz" not in request.GET,
         "hidden_query": {k: v for k, v in request.GET.items() if k in ("month", "date", "slot")},
     }
@@ -269,7 +268,6 @@ def _booking_context(request: HttpRequest, booking: Booking, token: str) -> dict
         "cancel_late": bookings.invitee_too_late(booking, "cancel"),
         "reschedule_late": bookings.invitee_too_late(booking, "reschedule"),
         "tz_query": "?" + urlencode({"tz": zone.key}) if zone.key != default_zone else "",
-        "zones": picker.zone_groups(),
         "detect_zone": request.method == "GET" and "tz" not in request.GET,
         "hidden_query": {},
         **_manage_links(token),
@@ -354,8 +352,8 @@ def verify_page(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _tz_suffix(request: HttpRequest, done: str) -> str:
-    tz = request.POST.get("tz") or request.GET.get("tz")
-    params = {"tz": tz} if tz in picker.zone_names() else {}
+    tz = picker.known_zone(request.POST.get("tz") or request.GET.get("tz") or "")
+    params = {"tz": tz} if tz else {}
     return "?" + urlencode({**params, "done": done})
 
 

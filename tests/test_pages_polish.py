@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from django.core.cache import cache
 
-from scheduler import picker
+from scheduler import picker, zone_picker
 from scheduler.models import Booking
 from scheduler.services import availability
 from tests.factory import make_account, make_booking, make_profile
@@ -157,17 +157,20 @@ def test_unknown_and_inactive_profiles_say_which(client, profile):
 def test_zone_list_is_grouped_by_region_with_offsets(client, profile):
     html = get(client, "/ada/intro/?tz=Asia/Kathmandu")
     assert '<optgroup label="Asia">' in html
-    assert '<option value="Asia/Kathmandu" selected>Asia/Kathmandu (UTC+05:45)</option>' in html
-    assert "Times in Asia/Kathmandu (UTC+05:45)" in html
+    assert (
+        '<option value="Asia/Kathmandu" selected data-countries="Nepal">'
+        "Nepal Time – Kathmandu (UTC+05:45)</option>"
+    ) in html
+    assert "Times in Nepal Time – Kathmandu (UTC+05:45)" in html
 
 
 def test_utc_offsets_read_naturally():
     winter = datetime(2026, 1, 15, tzinfo=UTC)
-    assert picker.utc_offset(picker.ZoneInfo("America/St_Johns"), winter) == "UTC−03:30"
-    assert picker.utc_offset(picker.ZoneInfo("Asia/Kathmandu"), winter) == "UTC+05:45"
+    assert zone_picker.utc_offset(picker.ZoneInfo("America/St_Johns"), winter) == "UTC−03:30"
+    assert zone_picker.utc_offset(picker.ZoneInfo("Asia/Kathmandu"), winter) == "UTC+05:45"
     summer = datetime(2026, 7, 15, tzinfo=UTC)
     assert picker.zone_label(picker.ZoneInfo("America/New_York"), summer) == (
-        "America/New York (UTC−04:00)"
+        "Eastern Time – New York (UTC−04:00)"
     )
 
 

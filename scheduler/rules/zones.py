@@ -19,19 +19,26 @@ _UTC_ALIASES = frozenset(
 _NOT_ZONES = frozenset({"Factory", "localtime", "posixrules", "posix", "right"})
 
 
-def _table(name: str) -> list[str]:
+def _rows(name: str) -> list[list[str]]:
     text = resources.files("tzdata").joinpath("zoneinfo", name).read_text(encoding="utf-8")
-    zones = []
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            zones.append(line.split("\t")[2])
-    return zones
+    return [line.split("\t") for line in text.splitlines() if line and not line.startswith("#")]
+
+
+def _table(name: str) -> list[str]:
+    return [row[2] for row in _rows(name)]
 
 
 @cache
 def offered() -> tuple[str, ...]:
     """The zones an invitee picks from: tzdata's `zone1970.tab` plus UTC, sorted."""
     return tuple(sorted({*_table("zone1970.tab"), UTC_NAME}))
+
+
+@cache
+def countries() -> dict[str, tuple[str, ...]]:
+    """The ISO 3166 codes of the countries each offered zone serves (`zone1970.tab`:
+    `Europe/Berlin` → DE, DK, NO, SE, SJ, whose clocks have agreed since 1970); UTC has none."""
+    return {row[2]: tuple(row[0].split(",")) for row in _rows("zone1970.tab")}
 
 
 @cache
