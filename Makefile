@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev lint format migrate seed bench clean
+.PHONY: run test install install-dev lint format migrate seed bench clean messages
 
 $(VENV)/.base: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,8 +19,25 @@ $(VENV)/.dev: $(VENV)/.base
 	$(PIP) install -q -e '.[dev]'
 	touch $@
 
-install: $(VENV)/.base
-install-dev: $(VENV)/.dev
+# The pages' and mails' translations (SPEC §10): each locale/<lang>/LC_MESSAGES/django.po is
+# compiled (compilemessages, which needs gettext's msgfmt) to the .mo Django reads; the .mo
+# files are not committed.
+PO_FILES := $(wildcard locale/*/LC_MESSAGES/django.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+$(MO_FILES): %.mo: %.po | $(VENV)/.base
+	@command -v msgfmt >/dev/null || { echo "msgfmt not found: install gettext"; exit 1; }
+	DEBUG=$${DEBUG:-true} $(PY) manage.py compilemessages --ignore=.venv --ignore=staticfiles \
+	  --locale $(word 2,$(subst /, ,$@))
+
+install: $(VENV)/.base $(MO_FILES)
+install-dev: $(VENV)/.dev $(MO_FILES)
+
+# After changing a page's or an invitee mail's text: collect the strings into the .po files
+# (then translate the new entries; tests/test_i18n.py fails on an empty or fuzzy one).
+messages: install
+	DEBUG=$${DEBUG:-true} $(PY) manage.py makemessages --locale de --locale fr --locale es \
+	  --no-obsolete --add-location file --ignore .venv --ignore staticfiles --ignore tests \
+	  --ignore benchmarks --ignore 'scheduler/admin/*' --ignore 'templates/admin/*'
 
 migrate: install
 	DEBUG=$${DEBUG:-true} $(PY) manage.py migrate --noinput

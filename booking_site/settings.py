@@ -73,6 +73,9 @@ MIDDLEWARE = [
     "scheduler.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Where Django's LocaleMiddleware goes (after sessions, before common): the visitor's
+    # language (`?lang=`, its cookie, Accept-Language) and clock (`?clock=12|24`), SPEC §10.
+    "scheduler.localize.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -230,12 +233,16 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+# The site's language (host notices, admin, API): English without a region, written the
+# site's way ("Friday 4 January 2030, 15:30"); en-US visitors get 12-hour times.
+LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 # Pages and the invitee's mail speak these (SPEC §10).
 LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("fr", "Français"), ("es", "Español")]
+# Compiled by `make install` (compilemessages); the .mo files are not committed.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))

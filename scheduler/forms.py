@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from scheduler.rules.variables import MAX_VALUE_LENGTH, Field
 
@@ -50,23 +52,23 @@ class SlotField(forms.CharField):
 class BookingForm(forms.Form):
     """Built per profile: `fields` are its additional fields (SPEC §4)."""
 
-    slot = SlotField(error_messages={"required": "Choose a time from the list."})
+    slot = SlotField(error_messages={"required": gettext_lazy("Choose a time from the list.")})
     name = forms.CharField(
-        label="Your name",
+        label=gettext_lazy("Your name"),
         max_length=200,
-        error_messages={"required": "Enter your name."},
+        error_messages={"required": gettext_lazy("Enter your name.")},
     )
     email = forms.EmailField(
-        label="Email address",
+        label=gettext_lazy("Email address"),
         max_length=254,
         error_messages={
-            "required": "Enter your email address.",
-            "invalid": "Enter an email address in the form name@example.com.",
+            "required": gettext_lazy("Enter your email address."),
+            "invalid": gettext_lazy("Enter an email address in the form name@example.com."),
         },
     )
     # Humans never see this input; bots that fill every field do.
     website = forms.CharField(
-        label="Leave this field empty",
+        label=gettext_lazy("Leave this field empty"),
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
     )
@@ -85,7 +87,7 @@ class BookingForm(forms.Form):
                 required=var.required,
                 initial=var.default or "",
                 max_length=MAX_VALUE_LENGTH,
-                error_messages={"required": f"Enter a value for {label}."},
+                error_messages={"required": _("Enter a value for %(label)s.") % {"label": label}},
             )
 
     @property

@@ -8,6 +8,7 @@ notice, and `deliver_mail` is the retried task around it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,9 +16,11 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django_tasks import task
 
-from scheduler import retries
+from scheduler import localize, retries
 from scheduler.calendars.ical import Method, booking_calendar, booking_hosts, fallback_subject
 from scheduler.models import Account, Booking
 
@@ -47,15 +50,34 @@ def render_email(kind: str, context: dict[str, Any]) -> tuple[str, str, str]:
 
 
 def _when(booking: Booking, zone: ZoneInfo) -> dict[str, str]:
-    # Formatted here: the template `date` filter would convert back to the server's zone.
+    # Formatted here, in the active language (SPEC §10): the template filters would convert
+    # back to the server's zone.
     start, end = booking.start.astimezone(zone), booking.end.astimezone(zone)
     return {
-        "date": f"{start:%A} {start.day} {start:%B %Y}",
-        "short_date": f"{start:%a} {start.day} {start:%b %Y}",
-        "start": f"{start:%H:%M}",
-        "end": f"{end:%H:%M}",
+        "date": localize.write(start, "full"),
+        "short_date": localize.write(start, "short"),
+        "start": localize.write(start, "time"),
+        "end": localize.write(end, "time"),
         "timezone": str(zone.key),
     }
+
+
+def _labels() -> dict[str, str]:
+    """The invitee's field names in the active language; `text_labels` pads them to one
+    width so the plain-text mail's values line up."""
+    return {
+        "what": _("What"),
+        "when": _("When"),
+        "length": _("Length"),
+        "where": _("Where"),
+        "join": _("Join"),
+        "host": _("Host"),
+    }
+
+
+def _text_labels(labels: dict[str, str]) -> dict[str, str]:
+    width = max(len(name) for name in labels.values()) + 3
+    return {key: f"{name}:".ljust(width) for key, name in labels.items()}
 
 
 def mail_context(booking: Booking) -> dict[str, Any]:
@@ -64,6 +86,7 @@ def mail_context(booking: Booking) -> dict[str, Any]:
     profile = booking.profile
     zone = booking.invitee_zone
     host_zone = ZoneInfo(booking.account.timezone)
+    labels = _labels()
     return {
         "booking": booking,
         "account": booking.account,
@@ -86,6 +109,8 @@ def mail_context(booking: Booking) -> dict[str, Any]:
         "reschedule_url": booking.reschedule_url(),
         "is_update": booking.sequence > 0,
         "site_url": settings.SITE_URL,
+        "labels": labels,
+        "text_labels": _text_labels(labels),
     }
 
 
@@ -121,19 +146,25 @@ def booking_messages(booking: Booking, method: Method | str) -> list[tuple[str, 
         raise ValueError(f"method={method!r} is not one of request, cancel")
     method = Method(method)
     invitee_kind, host_kind = _KINDS[method]
-    context = mail_context(booking)
     messages = []
     if booking.email:
-        ics = booking_ics(booking, method)
-        invite = _message(invitee_kind, context, booking.email, booking.account.email)
+        # The invitee's message and event in their language (SPEC §10).
+        with localize.for_invitee(booking.language):
+            ics = booking_ics(booking, method)
+            invite = _message(
+                invitee_kind, mail_context(booking), booking.email, booking.account.email
+            )
         # Mail clients read the iTIP method from this part's Content-Type parameter.
         invite.attach_alternative(ics.decode(), f"text/calendar; method={method.value.upper()}")
         invite.attach("invite.ics", ics, "application/ics")
         messages.append(("invitee", invite))
-    for host in booking_hosts(booking):
-        mine = {**context, "account": host, "host_when": _when(booking, ZoneInfo(host.timezone))}
-        notice = _message(host_kind, mine, host.email, booking.email or None)
-        messages.append((_host_role(booking, host), notice))
+    with localize.for_site():  # the hosts' notices in the site's language
+        context = mail_context(booking)
+        for host in booking_hosts(booking):
+            when = _when(booking, ZoneInfo(host.timezone))
+            mine = {**context, "account": host, "host_when": when}
+            notice = _message(host_kind, mine, host.email, booking.email or None)
+            messages.append((_host_role(booking, host), notice))
     return messages
 
 
@@ -177,20 +208,28 @@ def deliver_mail(booking_id: int, method: str, sequence: int) -> str:
 
 
 def _lead(minutes: int) -> str:
-    """60 → "1 hour", 90 → "1 hour 30 minutes", 2880 → "2 days"."""
+    """60 → "1 hour", 90 → "1 hour 30 minutes", 2880 → "2 days" (in the active language)."""
     days, rest = divmod(minutes, 24 * 60)
     hours, mins = divmod(rest, 60)
-    parts = [(days, "day"), (hours, "hour"), (mins, "minute")]
-    return " ".join(f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in parts if n) or "0 minutes"
+    parts = [
+        ngettext("%(count)d day", "%(count)d days", days) % {"count": days} if days else "",
+        ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours} if hours else "",
+        ngettext("%(count)d minute", "%(count)d minutes", mins) % {"count": mins} if mins else "",
+    ]
+    return " ".join(p for p in parts if p) or ngettext(
+        "%(count)d minute", "%(count)d minutes", 0
+    ) % {"count": 0}
 
 
-def _send_once(booking: Booking, kind: str, key: str, extra: dict[str, Any]) -> None:
-    """Send the invitee's `kind` message unless `key` is already in the booking's ledger;
-    the key is recorded as soon as the SMTP server accepts the message."""
+def _send_once(booking: Booking, kind: str, key: str, extra: Callable[[], dict[str, Any]]) -> None:
+    """Send the invitee's `kind` message, in their language, unless `key` is already in the
+    booking's ledger; the key is recorded as soon as the SMTP server accepts the message.
+    `extra` gives what this kind adds to the context (called in the invitee's language)."""
     if key in (booking.mail_sent or []) or not booking.email:
         return
-    context = {**mail_context(booking), **extra}
-    message = _message(kind, context, booking.email, booking.account.email)
+    with localize.for_invitee(booking.language):
+        context = {**mail_context(booking), **extra()}
+        message = _message(kind, context, booking.email, booking.account.email)
     message.extra_headers["X-Booking"] = f"{booking.uid} {booking.sequence} {key}"
     with get_connection(fail_silently=False) as connection:
         connection.send_messages([message])
@@ -223,7 +262,7 @@ def send_reminder(booking_id: int, minutes: int, start_ts: int) -> str:
         retries.MAIL,
         booking,
         (booking_id, minutes, start_ts),
-        lambda: _send_once(booking, "reminder", key, {"lead": _lead(minutes)}),
+        lambda: _send_once(booking, "reminder", key, lambda: {"lead": _lead(minutes)}),
         done="sent",
     )
 
@@ -236,9 +275,11 @@ def send_verification(booking_id: int) -> str:
         return "gone"
     if not booking.awaiting_verification or not booking.is_live():
         return "not waiting"
-    zone = ZoneInfo(mail_context(booking)["when"]["timezone"])
-    hold = booking.expires_at.astimezone(zone)
-    extra = {"verify_url": booking.verify_url(), "hold_until": f"{hold:%H:%M}"}
+    hold = booking.expires_at.astimezone(booking.invitee_zone)
+
+    def extra() -> dict[str, Any]:
+        return {"verify_url": booking.verify_url(), "hold_until": localize.write(hold, "time")}
+
     return retries.attempt(
         send_verification,
         retries.MAIL,

@@ -15,8 +15,10 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.http import QueryDict
+from django.utils.translation import gettext as _
 
 from scheduler import zone_picker
+from scheduler import localize
 from scheduler.forms import parse_slot
 from scheduler.models import Profile
 from scheduler.services.availability import compute
@@ -148,7 +150,10 @@ def _shown_month(
     if month < first:
         return first, ""
     if month > last:
-        return last, f"Times can only be booked up to {last:%B %Y}; here is {last:%B %Y}."
+        shown = localize.write(last, "month")
+        return last, _("Times can only be booked up to %(month)s; here is %(month)s.") % {
+            "month": shown
+        }
     return month, ""
 
 

@@ -17,11 +17,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from scheduler import picker, ratelimit
+from scheduler import localize, picker, ratelimit
 from scheduler.calendars import links as calendar_links
 from scheduler.forms import BookingForm, parse_slot
 from scheduler.invites import booking_ics
@@ -30,8 +30,17 @@ from scheduler.rules import variables
 from scheduler.services import bookings
 from scheduler.services.errors import Conflict, InvalidInput, SlotUnavailable
 
-TAKEN_MESSAGE = "Sorry, that time was just taken or is no longer available. Please pick another."
-SPAM_MESSAGE = "We could not accept this form. Please try again."
+TAKEN_MESSAGE = gettext_lazy(
+    "Sorry, that time was just taken or is no longer available. Please pick another."
+)
+SPAM_MESSAGE = gettext_lazy("We could not accept this form. Please try again.")
+CORRECT_MESSAGE = gettext_lazy("Please correct the fields marked below.")
+# A booking's status as its pages name it ("This booking is cancelled").
+STATUS_LABELS = {
+    Booking.Status.RESERVED: gettext_lazy("Reserved"),
+    Booking.Status.CONFIRMED: gettext_lazy("Confirmed"),
+    Booking.Status.CANCELLED: gettext_lazy("Cancelled"),
+}
 
 
 def _not_found(request: HttpRequest, title: str, message: str) -> HttpResponse:
@@ -129,14 +138,15 @@ def profile_page(request: HttpRequest, handle: str, name: str) -> HttpResponse:
     if profile is None:
         return _not_found(
             request,
-            "This booking page is not available",
-            "There is no booking page at this address; the link may be mistyped.",
+            _("This booking page is not available"),
+            _("There is no booking page at this address; the link may be mistyped."),
         )
     if not profile.active:
         return _not_found(
             request,
-            "This booking page is not available",
-            f"{profile.host_name} is not taking bookings through this page at the moment.",
+            _("This booking page is not available"),
+            _("%(host)s is not taking bookings through this page at the moment.")
+            % {"host": profile.host_name},
         )
     fields = variables.additional_fields(profile.subject, profile.description, profile.location)
     query = request.GET.copy()
@@ -176,7 +186,7 @@ def _submit_booking(
     if not form.is_valid():
         if "slot" in form.errors:  # a tampered hidden time: offer the picker again
             return 400, TAKEN_MESSAGE
-        return 400, "Please correct the fields marked below."
+        return 400, CORRECT_MESSAGE
     start = form.cleaned_data["slot"]
     end = start + timedelta(minutes=profile.duration_minutes)
     try:
@@ -193,7 +203,7 @@ def _submit_booking(
         )
     except InvalidInput as exc:
         form.add_booking_errors(exc.fields)
-        return 400, "Please correct the fields marked below."
+        return 400, CORRECT_MESSAGE
     except SlotUnavailable:
         return 409, TAKEN_MESSAGE
 
@@ -243,7 +253,8 @@ def _manage_links(token: str) -> dict[str, str]:
 
 
 def _booking_context(request: HttpRequest, booking: Booking, token: str) -> dict[str, Any]:
-    # The zone the invitee booked in, until they pick another (SPEC §10).
+    # The zone and language the invitee booked in, until they pick others (SPEC §10).
+    localize.prefer(request, booking.language)
     default_zone = booking.invitee_zone.key
     cancelled = booking.status == Booking.Status.CANCELLED
     meeting = booking.meeting_url()
@@ -261,6 +272,7 @@ def _booking_context(request: HttpRequest, booking: Booking, token: str) -> dict
         "meeting_url": "" if cancelled else meeting,
         "location": "" if cancelled and booking.location == meeting else booking.location,
         "confirmed": booking.status == Booking.Status.CONFIRMED,
+        "status_label": STATUS_LABELS.get(booking.status, booking.status),
         "waiting": booking.awaiting_verification and booking.is_live(),
         "hold_until": booking.expires_at.astimezone(zone) if booking.expires_at else None,
         "google_url": calendar_links.google_calendar_url(booking),
@@ -274,7 +286,10 @@ def _booking_context(request: HttpRequest, booking: Booking, token: str) -> dict
     }
 
 
-_GONE = ("This link is not valid", "The booking link is mistyped or no longer exists.")
+_GONE = (
+    gettext_lazy("This link is not valid"),
+    gettext_lazy("The booking link is mistyped or no longer exists."),
+)
 
 
 @require_http_methods(["GET", "HEAD"])

@@ -9,6 +9,7 @@ from datetime import UTC
 
 import icalendar
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from scheduler.models import Account, Booking
 
@@ -33,7 +34,8 @@ def _address(email: str, name: str, **params: str) -> icalendar.vCalAddress:
 
 
 def fallback_subject(booking: Booking) -> str:
-    return f"Meeting with {booking.account.name}"
+    """In the active language: the invitee's mails and downloads are rendered in theirs."""
+    return _("Meeting with %(host)s") % {"host": booking.account.name}
 
 
 def _status(booking: Booking, method: Method | None) -> str:
@@ -58,10 +60,12 @@ def event_description(booking: Booking, method: Method | None) -> str:
     live = booking.status != Booking.Status.CANCELLED and method != Method.CANCEL
     if method is None or not live:
         return text
-    links = (
-        f"Manage this booking: {booking.manage_url()}\n"
-        f"Reschedule: {booking.reschedule_url()}\n"
-        f"Cancel: {booking.cancel_url()}"
+    links = "\n".join(
+        [
+            _("Manage this booking: %(url)s") % {"url": booking.manage_url()},
+            _("Reschedule: %(url)s") % {"url": booking.reschedule_url()},
+            _("Cancel: %(url)s") % {"url": booking.cancel_url()},
+        ]
     )
     return f"{text}\n\n{links}" if text else links
 
