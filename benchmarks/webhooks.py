@@ -167,7 +167,7 @@ def measure(
     record(
         f"POST …/meeting while a webhook receiver hangs, a worker running [{label}]",
         f"webhook off: {figure(plain)} | on, its receiver hanging: {figure(hooked)} "
-        f"({calls} deliveries hung)",
+        f"({calls} call(s) to the receiver left hanging)",
         "p95 unchanged (within 25 % or 5 ms)",
         unchanged and calls > 0,
     )
