@@ -43,6 +43,12 @@ _filter("short_day_time", "short_day+time")  # Fri 4 Jan, 15:30
 
 
 @register.simple_tag
+def twelve_hour() -> bool:
+    """Whether this visitor reads 12-hour times (wider time buttons)."""
+    return localize.twelve_hour()
+
+
+@register.simple_tag
 def weekday_names() -> list[tuple[str, str]]:
     """(short, full) weekday names from Monday."""
     return localize.weekdays()

@@ -45,13 +45,33 @@ def clock():
         yield traveller
 
 
+class BritishBrowser:
+    """The browser, whose new contexts speak British English (Accept-Language en-GB) unless
+    a test passes another `locale`. Chromium's own default is en-US, which the pages answer
+    with 12-hour times (SPEC §10); most tests read 24-hour times."""
+
+    def __init__(self, browser) -> None:
+        self._browser = browser
+
+    def new_context(self, **options):
+        options.setdefault("locale", "en-GB")
+        return self._browser.new_context(**options)
+
+    def new_page(self, **options):
+        options.setdefault("locale", "en-GB")
+        return self._browser.new_page(**options)
+
+    def __getattr__(self, name: str):
+        return getattr(self._browser, name)
+
+
 @pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
+        yield BritishBrowser(browser)
         browser.close()
 
 
