@@ -63,10 +63,14 @@ INSTALLED_APPS = [
     "django_tasks_db",
     # Listed so /v1/docs loads ninja's bundled Swagger UI from our static files, not a CDN.
     "ninja",
+    "corsheaders",
 ]
 
 MIDDLEWARE = [
-    # Outermost, so it also sees CommonMiddleware's APPEND_SLASH redirects on /v1/ paths.
+    # CORS on the public meeting endpoints (CORS_URLS_REGEX): first, so it answers preflights
+    # itself and its headers reach every answer there, the API's own 413/415/429 included.
+    "corsheaders.middleware.CorsMiddleware",
+    # Outermost but CORS, so it also sees CommonMiddleware's APPEND_SLASH redirects on /v1/.
     "scheduler.api.middleware.JsonApiErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy on every HTML page; no-store on a booking's token pages.
@@ -274,6 +278,19 @@ SECURE_PROXY_SSL_HEADER = (
 )
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Only `?embed=1` pages of an account with `embedOrigins` may be framed, by those origins
+# (scheduler/embed.py; CSP frame-ancestors). Their forms carry a signed token instead of
+# relying on the CSRF cookie, which a cross-site frame does not get (SameSite=Lax, and
+# browsers block third-party cookies): the cookies stay Lax.
+EMBED_FORM_TOKEN_SECONDS = env.int("EMBED_FORM_TOKEN_SECONDS", default=2 * 3600)
+# CORS (SPEC §10): browsers on any origin may call the public meeting endpoints, without
+# credentials; the account and group endpoints answer no CORS at all.
+CORS_URLS_REGEX = r"^/v1/book/(?!account/|group/)[^/]+/[^/]+/meeting$"
+CORS_ALLOW_ALL_ORIGINS = True
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS", "POST"]
+CORS_ALLOW_HEADERS = ["accept", "accept-language", "content-type"]
+CORS_EXPOSE_HEADERS = ["Retry-After"]
 # Sent with every HTML response (scheduler/security.py). No page has an inline script or
 # style; `data:` images are the empty favicon and Swagger UI's icons.
 CONTENT_SECURITY_POLICY = env.str(

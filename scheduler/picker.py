@@ -164,8 +164,10 @@ def build(
     now: datetime,
     *,
     exclude_booking_id: int | None = None,
+    keep: dict[str, str] | None = None,
 ) -> Picker:
-    """The picker for `query` (`tz`, `month`, `date`, `slot`) with one availability compute.
+    """The picker for `query` (`tz`, `month`, `date`, `slot`) with one availability compute;
+    every link it makes also carries `keep` (an embedded page's `embed=1&parent=…`).
 
     The compute covers the whole bookable window, not just the month shown: the page then
     knows whether there is any free time at all, and can offer the nearest free times and
@@ -195,7 +197,7 @@ def build(
         by_day.setdefault(slot[0].astimezone(zone).date(), []).append(slot)
 
     def url(**params: str) -> str:
-        return link(path, zone, default_zone, **params)
+        return link(path, zone, default_zone, **params, **(keep or {}))
 
     if picked_date not in by_day:
         picked_date = target[0].astimezone(zone).date() if target else None

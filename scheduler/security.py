@@ -18,6 +18,8 @@ from axes.backends import AxesStandaloneBackend
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from scheduler import embed
+
 TOKEN_PAGES = "/bookings/"
 
 
@@ -30,7 +32,10 @@ class SecurityHeadersMiddleware:
         policy = settings.CONTENT_SECURITY_POLICY
         # Django's debug error pages (DEBUG only) style and script themselves inline.
         debug_page = settings.DEBUG and response.status_code >= 400
-        if policy and _is_html(response) and not debug_page:
+        # An embedded page (`?embed=1`, scheduler/embed.py) names who may frame it.
+        ancestors = embed.frame_ancestors(request)
+        if (policy or ancestors) and _is_html(response) and not debug_page:
+            policy = _with_frame_ancestors(policy, ancestors)
             response.setdefault("Content-Security-Policy", policy)
         if request.path.startswith(TOKEN_PAGES):
             response["Cache-Control"] = "no-store"
@@ -39,6 +44,18 @@ class SecurityHeadersMiddleware:
             if response.has_header("Expires"):
                 del response["Expires"]
         return response
+
+
+def _with_frame_ancestors(policy: str, origins: tuple[str, ...]) -> str:
+    """`policy` with its `frame-ancestors` replaced by `origins` (unchanged for none)."""
+    if not origins:
+        return policy
+    kept = [
+        part.strip()
+        for part in policy.split(";")
+        if part.strip() and part.split()[0].lower() != "frame-ancestors"
+    ]
+    return "; ".join([*kept, "frame-ancestors " + " ".join(origins)])
 
 
 def _is_html(response: HttpResponse) -> bool:

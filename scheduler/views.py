@@ -21,7 +21,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from scheduler import localize, picker, ratelimit
+from scheduler import embed, localize, picker, ratelimit
 from scheduler.calendars import links as calendar_links
 from scheduler.forms import BookingForm, parse_slot
 from scheduler.invites import booking_ics
@@ -132,6 +132,7 @@ def _find_profile(handle: str, name: str) -> Profile | None:
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
+@embed.embeddable(embed.profile_owner)
 def profile_page(request: HttpRequest, handle: str, name: str) -> HttpResponse:
     """`/{handle}/{name}/`: month view, day's times, and the booking form for a chosen time."""
     profile = _find_profile(handle, name)
@@ -164,10 +165,10 @@ def profile_page(request: HttpRequest, handle: str, name: str) -> HttpResponse:
         if isinstance(outcome, Booking):
             target = reverse("booking-manage", args=[outcome.manage_token()])
             zone = picker.visitor_zone(query, profile.timezone)
-            return redirect(picker.link(target, zone, "", done="booked"))
+            return redirect(picker.link(target, zone, "", done="booked", **embed.params(request)))
         status, message = outcome
     path = request.path
-    pick = picker.build(profile, query, path, timezone.now())
+    pick = picker.build(profile, query, path, timezone.now(), keep=embed.params(request))
     if form is None and pick.chosen:
         initial = {"slot": picker.iso(pick.chosen[0])}
         form = BookingForm(initial=initial, variables=fields)
@@ -235,7 +236,10 @@ def _page_context(
         "message": message,
         "nearest": [] if retry else nearest,
         "detect_zone": request.method == "GET" and "tz" not in request.GET,
-        "hidden_query": {k: v for k, v in request.GET.items() if k in ("month", "date", "slot")},
+        "hidden_query": {
+            **{k: v for k, v in request.GET.items() if k in ("month", "date", "slot")},
+            **embed.params(request),
+        },
     }
 
 
@@ -279,11 +283,17 @@ def _booking_context(request: HttpRequest, booking: Booking, token: str) -> dict
         "outlook_url": calendar_links.outlook_calendar_url(booking),
         "cancel_late": bookings.invitee_too_late(booking, "cancel"),
         "reschedule_late": bookings.invitee_too_late(booking, "reschedule"),
-        "tz_query": "?" + urlencode({"tz": zone.key}) if zone.key != default_zone else "",
+        "tz_query": _keep_query(request, {"tz": zone.key} if zone.key != default_zone else {}),
         "detect_zone": request.method == "GET" and "tz" not in request.GET,
-        "hidden_query": {},
+        "hidden_query": embed.params(request),
         **_manage_links(token),
     }
+
+
+def _keep_query(request: HttpRequest, params: dict[str, str]) -> str:
+    """`?…` holding `params` and what an embedded page's links keep; "" for nothing."""
+    params = {**params, **embed.params(request)}
+    return "?" + urlencode(params) if params else ""
 
 
 _GONE = (
@@ -293,6 +303,7 @@ _GONE = (
 
 
 @require_http_methods(["GET", "HEAD"])
+@embed.embeddable(embed.booking_owner)
 def booking_page(request: HttpRequest, token: str) -> HttpResponse:
     """`/bookings/<token>/`: the confirmation and manage page (GET only shows)."""
     booking = _booking_or_404(token)
@@ -325,6 +336,7 @@ def _too_late(request: HttpRequest, booking: Booking, token: str, action: str) -
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
+@embed.embeddable(embed.booking_owner)
 def cancel_page(request: HttpRequest, token: str) -> HttpResponse:
     """GET asks (mail scanners follow links); POST cancels."""
     booking = _booking_or_404(token)
@@ -369,10 +381,11 @@ def verify_page(request: HttpRequest, token: str) -> HttpResponse:
 def _tz_suffix(request: HttpRequest, done: str) -> str:
     tz = picker.known_zone(request.POST.get("tz") or request.GET.get("tz") or "")
     params = {"tz": tz} if tz else {}
-    return "?" + urlencode({**params, "done": done})
+    return "?" + urlencode({**params, "done": done, **embed.params(request)})
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
+@embed.embeddable(embed.booking_owner)
 def reschedule_page(request: HttpRequest, token: str) -> HttpResponse:
     """Pick another free time of the same profile; POST moves the booking."""
     booking = _booking_or_404(token)
@@ -407,7 +420,14 @@ def reschedule_page(request: HttpRequest, token: str) -> HttpResponse:
                 target = reverse("booking-manage", args=[token])
                 return redirect(target + _tz_suffix(request, "rescheduled"))
         message, status = TAKEN_MESSAGE, 409
-    pick = picker.build(profile, query, request.path, timezone.now(), exclude_booking_id=booking.pk)
+    pick = picker.build(
+        profile,
+        query,
+        request.path,
+        timezone.now(),
+        exclude_booking_id=booking.pk,
+        keep=embed.params(request),
+    )
     if pick.asked and not pick.chosen:
         message = TAKEN_MESSAGE
     context.update(
@@ -421,7 +441,10 @@ def reschedule_page(request: HttpRequest, token: str) -> HttpResponse:
             "nearest": pick.nearest(pick.asked) if message and pick.asked else [],
             "summary": _profile_summary(profile),
             "detect_zone": request.method == "GET" and "tz" not in request.GET,
-            "hidden_query": {k: v for k, v in request.GET.items() if k in ("month", "date")},
+            "hidden_query": {
+                **{k: v for k, v in request.GET.items() if k in ("month", "date")},
+                **embed.params(request),
+            },
         }
     )
     return render(request, "scheduler/reschedule.html", context, status=status)

@@ -252,9 +252,11 @@ def test_profile_saved_in_admin_stores_normalised_hours(admin_client, rows):
         "buffer_between_minutes": 0,
         "start_after_minutes": 60,
         "time_available_for": "P4W",
-        "work_hours": '{"daySchedules": [{"dayOfWeek": "Monday",'
-        ' "workingIntervals": [{"start": "09:00", "end": "24:00"}]}]}',
-        "availability_intervals": "",
+        # The week's inputs (SPEC §10: fields, not JSON); an end of 00:00 is midnight.
+        "work_hours-mode": "custom",
+        "work_hours-timezone": "",
+        "work_hours-monday-0-start": "09:00",
+        "work_hours-monday-0-end": "00:00",
         "context": "",
     }
     response = admin_client.post(_url(Profile, "add"), data)
@@ -277,10 +279,11 @@ def test_profile_admin_rejects_bad_hours_naming_the_field(admin_client, rows):
         "buffer_between_minutes": 0,
         "start_after_minutes": 0,
         "time_available_for": "30 days",
-        "work_hours": '{"daySchedules": [{"dayOfWeek": "funday", "workingIntervals": []}]}',
+        "work_hours-mode": "custom",
+        "work_hours-timezone": "Funland/Nowhere",
     }
     page = admin_client.post(_url(Profile, "add"), data).content.decode()
-    assert "funday" in page and "monday" in page
+    assert "Funland/Nowhere" in page and "not an IANA time zone" in page
     assert "not one of 5, 10, 15, 20, 30, 60" in page
     assert "not an ISO 8601 period" in page
     assert not Profile.objects.filter(name="bad").exists()

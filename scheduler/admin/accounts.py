@@ -20,6 +20,7 @@ from django.utils.html import format_html, format_html_join
 
 from scheduler.admin.base import OwnedAdmin, ShownOnceAdmin, show_secret_once
 from scheduler.admin.calendars import CalendarInline, remove_calendars, save_calendar
+from scheduler.embed import OriginsField
 from scheduler.models import Account, ApiToken, Calendar
 from scheduler.services import groups
 
@@ -95,9 +96,11 @@ class ApiTokenAdmin(ShownOnceAdmin, OwnedAdmin):
 
 
 class AccountForm(forms.ModelForm):
+    embed_origins = OriginsField(label="Embed origins")
+
     class Meta:
         model = Account
-        fields = ["handle", "name", "email", "timezone", "organization", "owner"]
+        fields = ["handle", "name", "email", "timezone", "embed_origins", "organization", "owner"]
         help_texts = {
             "organization": "The team whose group profiles may book this host. An account "
             "belongs to at most one; leaving takes it off that team's group profiles.",
@@ -123,6 +126,7 @@ class AccountAdmin(OwnedAdmin):
         ("Booking profiles", {"fields": ["profile_links"]}),
         ("Team", {"fields": ["organization"]}),
         ("Access", {"fields": ["owner", "created_at"]}),
+        ("Embedding", {"fields": ["embed_origins"]}),
     ]
 
     def get_list_filter(self, request: HttpRequest) -> list:

@@ -98,8 +98,6 @@ def group_form(base: type[forms.ModelForm]) -> type[forms.ModelForm]:
             org = org or organization_named(self.initial.get("organization"))
             if "organization" in self.fields:
                 self.fields["organization"].required = True
-            hours = self.fields["work_hours"]
-            hours.help_text = hours.help_text.replace("the account's", "the organization's")
             field = self.fields["attached_accounts"]
             field.queryset = host_choices(org, self.is_bound)
             if self.instance.pk:

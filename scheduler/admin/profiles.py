@@ -12,41 +12,25 @@ from django.utils.html import format_html, format_html_join
 
 from scheduler.admin import group_profiles
 from scheduler.admin.base import PREVIEW_SLOTS, OwnedAdmin
+from scheduler.admin.hours import OverridesField, WorkHoursField
 from scheduler.models import Organization, Profile
 from scheduler.rules import variables
 from scheduler.rules.availability import format_time_of_day
 from scheduler.services import availability, profiles
 
 
-class NullableJSONField(forms.JSONField):
-    """Shows a stored null as an empty box rather than the word `null`; empty saves null."""
-
-    def prepare_value(self, value: Any) -> Any:
-        if value is None:
-            return ""
-        return super().prepare_value(value)
-
-
-HOURS_EXAMPLE = (
-    'e.g. {"timezone": "Europe/London", "daySchedules": [{"dayOfWeek": "monday", '
-    '"workingIntervals": [{"start": "09:00", "end": "17:00"}]}]}'
-)
-OVERRIDES_EXAMPLE = (
-    'e.g. {"intervals": [{"dateStartInclusive": "2026-12-24", "dateEndInclusive": '
-    '"2026-12-26", "hours": []}]} — [] is a day off'
-)
-
-
 class ProfileForm(forms.ModelForm):
-    work_hours = NullableJSONField(
+    work_hours = WorkHoursField(
         required=False,
-        widget=forms.Textarea(attrs={"rows": 8, "cols": 80, "class": "vLargeTextField"}),
-        help_text=f"Empty: Monday–Friday 09:00–17:00 in the account's time zone. {HOURS_EXAMPLE}",
+        label="Work hours",
+        help_text="Times of day in the zone above. An end of 00:00 (12:00 AM) is midnight, "
+        "the end of the day. Touching intervals (09:00–12:00, 12:00–17:00) are fine; "
+        "overlapping ones are refused.",
     )
-    availability_intervals = NullableJSONField(
+    availability_intervals = OverridesField(
         required=False,
-        widget=forms.Textarea(attrs={"rows": 6, "cols": 80, "class": "vLargeTextField"}),
-        help_text=f"Dates whose hours replace the weekly ones. {OVERRIDES_EXAMPLE}",
+        label="Date overrides",
+        help_text="Days off and special hours, in the same zone as the work hours.",
     )
 
     class Meta:
@@ -104,6 +88,11 @@ class ProfileForm(forms.ModelForm):
         if "account" in self.fields:
             # A profile has an owner: the account here, or (group profiles) an organization.
             self.fields["account"].required = True
+        group = self.instance.organization_id or "organization" in self.fields
+        who = "organization" if group else "account"
+        owner = self.instance.organization if who == "organization" else self.instance.account
+        zone = f" ({owner.timezone})" if getattr(self.instance, f"{who}_id", None) else ""
+        self.fields["work_hours"].widget.fallback_zone = f"the {who}'s zone{zone}"
 
 
 GroupProfileForm = group_profiles.group_form(ProfileForm)
@@ -138,15 +127,8 @@ WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 @admin.register(Profile)
 class ProfileAdmin(OwnedAdmin):
     form = ProfileForm
-    list_display = [
-        "name",
-        "owner",
-        "duration_minutes",
-        "availability_step",
-        "hours_line",
-        "active",
-        "public_link",
-    ]
+    # Narrow enough for a 1280 px screen beside the filter: the link is a short "open".
+    list_display = ["name", "owner", "length", "hours_line", "active", "page_link"]
     # Related-only: a host's filter must not list other hosts' accounts.
     list_filter = ["active", ("account", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "subject", "account__handle", "organization__handle"]
@@ -283,6 +265,17 @@ class ProfileAdmin(OwnedAdmin):
             return "—"
         link = obj.scheduler_link
         return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', link, link)
+
+    @admin.display(description="length", ordering="duration_minutes")
+    def length(self, obj: Profile) -> str:
+        return f"{obj.duration_minutes} min, every {obj.availability_step}"
+
+    @admin.display(description="page")
+    def page_link(self, obj: Profile) -> str:
+        link = obj.scheduler_link
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener" title="{}">open</a>', link, link
+        )
 
     @admin.display(description="invitee fills in")
     def invitee_fields(self, obj: Profile) -> str:

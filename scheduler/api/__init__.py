@@ -15,6 +15,7 @@ from ninja.renderers import JSONRenderer
 from ninja.responses import NinjaJSONEncoder
 
 from scheduler.api import (
+    account,
     availability,
     bookings,
     calendars,
@@ -52,7 +53,7 @@ api = NinjaAPI(
 )
 errors.install(api)
 # The modules above have added their operations to the routers.
-AREAS = (profiles, availability, bookings, calendars, groups, feeds, webhooks)
+AREAS = (profiles, availability, bookings, calendars, groups, feeds, webhooks, account)
 api.add_router("/book/account", routers.account)
 api.add_router("/book/group", routers.group)
 api.add_router("/book", routers.public)

@@ -760,3 +760,34 @@ class WebhookDeliveryPage(OutputModel):
     totalSize: int
     done: bool
     records: list[WebhookDeliveryOut]
+
+
+# --- the account itself (SPEC §10 "Details") ------------------------------------------------
+# `timezone` and `embedOrigins` are checked by services/accounts.py (admin shares the rules),
+# which names the field and stores an alias zone under its canonical name.
+
+
+class AccountOut(OutputModel):
+    id: int
+    handle: str
+    name: str
+    email: str
+    timezone: str
+    embedOrigins: list[str]
+
+
+class AccountPatch(InputModel):
+    name: StrictStr | None = Field(None, max_length=200)
+    timezone: StrictStr | None = Field(None, max_length=64)
+    embedOrigins: list[StrictStr] | None = Field(None, max_length=100)
+    # Output only; sent back unchanged (a GET's body, edited) they are ignored.
+    id: StrictInt | None = None
+    handle: StrictStr | None = None
+    email: StrictStr | None = None
+
+    @field_validator("name", "timezone", "embedOrigins", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("may not be null")
+        return value

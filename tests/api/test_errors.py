@@ -102,7 +102,7 @@ def test_head_is_get_without_a_body(client, api, profile):
         "/v1/nope",
         "/v1/",
         "/v1/book",
-        "/v1/book/account",
+        "/v1/book/account/",  # GET /v1/book/account is the account itself (SPEC §10)
         "/v1/book/account/nope/1",
         "/v1/book/account/profiles/1/unknown",
         "/v1/book/account/profiles/",
