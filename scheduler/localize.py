@@ -60,6 +60,7 @@ def codes() -> tuple[str, ...]:
     return tuple(code for code, _ in settings.LANGUAGES)
 
 
+@lru_cache(maxsize=256)
 def supported(tag: str) -> str:
     """`tag` lower-cased (`de`, `en-us`) when the site speaks its language, else ""."""
     tag = (tag or "").strip().replace("_", "-").lower()
@@ -247,8 +248,16 @@ def write(value: date | datetime | None, kind: str) -> str:
     the time. A datetime is written in its own zone (`localtime` converts it first)."""
     if value is None or value == "":
         return ""
-    tag = _tag()
-    written = _pattern(tag, kind, _clock.get()).apply(value, _locale(tag) or _english())
+    if isinstance(value, datetime):
+        # The patterns name no zone, so the wall time decides the text (and aware datetimes
+        # of one instant in two zones must not share a cache entry).
+        value = value.replace(tzinfo=None)
+    return _written(_tag(), kind, _clock.get(), value)
+
+
+@lru_cache(maxsize=8192)
+def _written(tag: str, kind: str, clock: str, value: date | datetime) -> str:
+    written = _pattern(tag, kind, clock).apply(value, _locale(tag) or _english())
     # CLDR puts a narrow no-break space before AM/PM, which some mail clients and fonts
     # show as a box; a plain no-break space keeps "9:00 AM" together just as well.
     return written.replace("\u202f", "\u00a0")
