@@ -297,7 +297,7 @@ def test_pages_admin_and_docs_run_under_the_policy_in_chromium(live_server, tran
             # The public page: its script detects the zone and rewrites the links.
             page.goto(f"{live_server.url}/ada/intro/")
             page.locator("a.day.free").first.click()
-            expect(page.locator("body")).to_contain_text("Europe/Berlin")
+            expect(page.locator("body")).to_contain_text("Central European Time – Berlin")
             page.locator("ul.times a").first.click()
             page.get_by_label("Your name").fill("Bea Guest")
             page.get_by_label("Email address").fill("bea@example.com")
