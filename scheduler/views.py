@@ -420,6 +420,8 @@ def reschedule_page(request: HttpRequest, token: str) -> HttpResponse:
                 target = reverse("booking-manage", args=[token])
                 return redirect(target + _tz_suffix(request, "rescheduled"))
         message, status = TAKEN_MESSAGE, 409
+    if not query.get("tz"):  # the zone the invitee booked in, until they pick another
+        query["tz"] = booking.invitee_zone.key
     pick = picker.build(
         profile,
         query,

@@ -122,3 +122,12 @@ def test_zones_offered_are_canonical():
     assert not {"US/Eastern", "Factory", "localtime", "GMT+0"} & set(names)
     assert zones.canonical("Tokyo") == "Asia/Tokyo"
     assert zones.canonical("Asia/Calcutta") == "Asia/Kolkata"
+
+
+def test_the_reschedule_picker_starts_in_the_booking_zone(client, profile):
+    api = ApiClient(client, make_token(profile.account))
+    api("POST", f"/v1/book/account/profiles/{profile.pk}/meeting", _body("Asia/Tokyo"))
+    booking = Booking.objects.get()
+    page = client.get(f"/bookings/{booking.manage_token()}/reschedule/").content.decode()
+    assert 'data-zone="Asia/Tokyo"' in page
+    assert 'value="Asia/Tokyo" selected' in page
