@@ -17,8 +17,7 @@ from zoneinfo import ZoneInfo
 from django.http import QueryDict
 from django.utils.translation import gettext as _
 
-from scheduler import zone_picker
-from scheduler import localize
+from scheduler import localize, zone_picker
 from scheduler.forms import parse_slot
 from scheduler.models import Profile
 from scheduler.services.availability import compute

@@ -22,7 +22,7 @@ from scheduler.admin.base import OwnedAdmin, ShownOnceAdmin, show_secret_once
 from scheduler.admin.calendars import CalendarInline, remove_calendars, save_calendar
 from scheduler.embed import OriginsField
 from scheduler.models import Account, ApiToken, Calendar
-from scheduler.services import groups
+from scheduler.services import feeds, groups
 
 
 def _show_token_once(request: HttpRequest, account: Account, raw: str) -> None:
@@ -120,13 +120,14 @@ class AccountAdmin(OwnedAdmin):
     search_fields = ["handle", "name", "email", "organization__handle"]
     list_select_related = ["owner", "organization"]
     inlines = [CalendarInline, ApiTokenInline]
-    actions = ["issue_token"]
+    actions = ["issue_token", "rotate_feed_key"]
     fieldsets = [
         (None, {"fields": ["handle", "name", "email", "timezone"]}),
         ("Booking profiles", {"fields": ["profile_links"]}),
         ("Team", {"fields": ["organization"]}),
         ("Access", {"fields": ["owner", "created_at"]}),
         ("Embedding", {"fields": ["embed_origins"]}),
+        ("Calendar feeds", {"fields": ["feed_links"]}),
     ]
 
     def get_list_filter(self, request: HttpRequest) -> list:
@@ -165,7 +166,7 @@ class AccountAdmin(OwnedAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Account | None = None) -> list[str]:
         # Only a superuser hands an account to someone else, or puts it in a team.
-        fixed = ["profile_links", "created_at"]
+        fixed = ["profile_links", "created_at", "feed_links"]
         return fixed if request.user.is_superuser else [*fixed, "owner", "organization"]
 
     def save_model(self, request: HttpRequest, obj: Account, form: Any, change: bool) -> None:
@@ -217,6 +218,26 @@ class AccountAdmin(OwnedAdmin):
         for account in queryset:
             _, raw = ApiToken.issue(account, name=f"admin {timezone.now():%Y-%m-%d}")
             _show_token_once(request, account, raw)
+
+    @admin.display(description="feed links")
+    def feed_links(self, obj: Account) -> str:
+        """The account's two calendar feeds (SPEC §9), with the key that opens them."""
+        if not obj.pk:
+            return "Save the account first."
+        links = feeds.links(obj)
+        rows = [("Bookings", links.bookings_url), ("Free/busy", links.freebusy_url)]
+        items = format_html_join("", "<li>{}: <code>{}</code></li>", rows)
+        return format_html('<ul class="plain-list">{}</ul>', items)
+
+    @admin.action(description="Rotate feed key (old feed links stop working)")
+    def rotate_feed_key(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for account in queryset:
+            feeds.rotate_key(account)
+        self.message_user(
+            request,
+            f"New feed key for {len(queryset)} account(s): their old feed links answer 404; "
+            "the new links are on each account's page.",
+        )
 
 
 # --- profiles ----------------------------------------------------------------------------

@@ -442,7 +442,8 @@ class SchedulerInfoIn(InputModel):
 
 
 class MeetingIn(InputModel):
-    """Aurinko's CreateMeetingDto: `groupXids` and `accountIds` are accepted and ignored."""
+    """Aurinko's CreateMeetingDto. `groupXids` and `accountIds` narrow a group booking's hosts
+    (SPEC §8); the account and public endpoints accept and ignore them."""
 
     time: MeetingTimeIn
     schedulerInfo: SchedulerInfoIn | None = None
