@@ -98,6 +98,12 @@ class LanguageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        # The language belongs to this request only: once it is answered the thread speaks
+        # what it spoke before (code running after it in the thread must not inherit it).
+        with translation.override(translation.get_language()):
+            return self._answer(request)
+
+    def _answer(self, request: HttpRequest) -> HttpResponse:
         if request.path_info.startswith(SITE_LANGUAGE_PATHS):
             translation.activate(site_language())
             request.LANGUAGE_CODE = translation.get_language()

@@ -134,6 +134,11 @@ def test_every_page_has_the_switcher_as_plain_links(client, profile):
     assert '<nav class="locale-bar"' in client.get("/ada/nobody/").content.decode()
 
 
+def test_the_language_ends_with_the_request(client, profile):
+    page(client, language="es")
+    assert translation.get_language() == "en"  # what the thread spoke before
+
+
 def test_admin_and_api_keep_the_site_language(client, profile):
     admin = client.get("/admin/login/", HTTP_ACCEPT_LANGUAGE="de", HTTP_COOKIE="django_language=de")
     assert '<html lang="en"' in admin.content.decode() or 'lang="en"' in admin.content.decode()
