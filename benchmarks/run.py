@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
-from benchmarks import soak  # noqa: E402
+from benchmarks import group, soak  # noqa: E402
 from tests.fixtures.servers import free_port, start_gunicorn  # noqa: E402
 
 RESULTS: list[tuple[str, str, str, bool]] = []
@@ -331,13 +331,30 @@ def bench_soak(label: str, pg_url: str | None) -> None:
         soak.soak(label, env, start_gunicorn, stop, record, free_port)
 
 
+def bench_group(label: str, pg_url: str | None) -> None:
+    """Group availability and booking (SPEC §8) on a fresh database of their own."""
+    with tempfile.TemporaryDirectory() as tmp:
+        if pg_url is None:
+            url = f"sqlite:///{tmp}/group.sqlite3"
+        else:
+            fresh_pg_database("booking_bench_group")
+            url = f"{pg_url}/booking_bench_group"
+        env = base_env(url)
+        manage(env, "migrate", "--noinput", "-v0")
+        group.bench(label, env, start_gunicorn, stop, record)
+
+
+def fresh_pg_database(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG_URL}/postgres", autocommit=True, connect_timeout=3) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name}")
+        conn.execute(f"CREATE DATABASE {name}")
+
+
 def pg_available() -> bool:
     try:
-        import psycopg
-
-        with psycopg.connect(f"{PG_URL}/postgres", autocommit=True, connect_timeout=3) as conn:
-            conn.execute("DROP DATABASE IF EXISTS booking_bench")
-            conn.execute("CREATE DATABASE booking_bench")
+        fresh_pg_database("booking_bench")
         return True
     except Exception as exc:  # noqa: BLE001
         print(f"  (PostgreSQL not available: {exc})")
@@ -351,13 +368,19 @@ def main() -> int:
 
     django.setup()
     print(f"Benchmarks (this machine: {os.cpu_count()} cores)", flush=True)
-    bench_engine()
-    with tempfile.TemporaryDirectory() as tmp:
-        bench_server("SQLite", f"sqlite:///{tmp}/bench.sqlite3", with_feed=True)
+    # BENCH_ONLY=group runs the group figures alone (they take a minute, not ten).
+    everything = os.environ.get("BENCH_ONLY", "") != "group"
+    if everything:
+        bench_engine()
+        with tempfile.TemporaryDirectory() as tmp:
+            bench_server("SQLite", f"sqlite:///{tmp}/bench.sqlite3", with_feed=True)
+    bench_group("SQLite", None)
     postgres = pg_available()
     if postgres:
-        bench_server("PostgreSQL", f"{PG_URL}/booking_bench", with_feed=False)
-    if os.environ.get("BENCH_SOAK", "1") != "0":
+        if everything:
+            bench_server("PostgreSQL", f"{PG_URL}/booking_bench", with_feed=False)
+        bench_group("PostgreSQL", PG_URL)
+    if everything and os.environ.get("BENCH_SOAK", "1") != "0":
         bench_soak("SQLite", None)
         if postgres:
             bench_soak("PostgreSQL", f"{PG_URL}/booking_soak")
