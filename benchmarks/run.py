@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
-from benchmarks import group, soak  # noqa: E402
+from benchmarks import group, soak, webhooks  # noqa: E402
 from tests.fixtures.servers import free_port, start_gunicorn  # noqa: E402
 
 RESULTS: list[tuple[str, str, str, bool]] = []
@@ -375,10 +375,16 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             bench_server("SQLite", f"sqlite:///{tmp}/bench.sqlite3", with_feed=True)
     bench_group("SQLite", None)
+    if everything:
+        # A webhook receiver that hangs must leave booking times as they were (SPEC §9).
+        webhooks.bench("SQLite", None, base_env, start_gunicorn, stop, record)
     postgres = pg_available()
     if postgres:
         if everything:
             bench_server("PostgreSQL", f"{PG_URL}/booking_bench", with_feed=False)
+            fresh_pg_database("booking_bench_hooks")
+            hooks_url = f"{PG_URL}/booking_bench_hooks"
+            webhooks.bench("PostgreSQL", hooks_url, base_env, start_gunicorn, stop, record)
         bench_group("PostgreSQL", PG_URL)
     if everything and os.environ.get("BENCH_SOAK", "1") != "0":
         bench_soak("SQLite", None)

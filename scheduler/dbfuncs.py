@@ -43,3 +43,8 @@ class EpochCeil(_Epoch):
 def busy_pairs(queryset) -> list[tuple[int, int]]:
     """(start, end) of each row as whole POSIX seconds, rounded outwards."""
     return list(queryset.order_by().values_list(EpochFloor("start"), EpochCeil("end")))
+
+
+def busy_rows(queryset, key: str = "account_id") -> list[tuple[int, int, int]]:
+    """(key, start, end) of each row, times as in `busy_pairs`."""
+    return list(queryset.order_by().values_list(key, EpochFloor("start"), EpochCeil("end")))

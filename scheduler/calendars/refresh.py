@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -233,8 +234,16 @@ def make_fresh(
     """Make the account's external calendars fit to answer up to `until` (see the module
     docstring). Does I/O: call it before taking a lock, never inside a transaction. Costs one
     small query when every copy is fresh and reaches `until`."""
+    make_fresh_many([account], now, until)
+
+
+def make_fresh_many(
+    accounts: Sequence[Account], now: datetime | None = None, until: datetime | None = None
+) -> None:
+    """`make_fresh` for several accounts (a group profile's hosts), with one query."""
     now = now or timezone.now()
-    calendars = Calendar.objects.filter(account=account).exclude(kind=Calendar.Kind.BUILTIN)
+    calendars = Calendar.objects.filter(account__in=[a.pk for a in accounts])
+    calendars = calendars.exclude(kind=Calendar.Kind.BUILTIN)
     reach = None if until is None else min(until, now + MAX_RANGE)
     for calendar in calendars.only(*_STATE):
         if _uncovered(calendar, reach):

@@ -181,6 +181,28 @@ def merge_busy(busy: Iterable[tuple[float, float]]) -> tuple[list[float], list[f
     return [s for s, _ in merged], [e for _, e in merged]
 
 
+def slot_windows(
+    slots: Sequence[tuple[datetime, datetime]], buffer_minutes: int
+) -> list[tuple[float, float]]:
+    """Each slot widened by the buffer, in POSIX seconds: what rule 5 keeps clear of busy."""
+    buffer = buffer_minutes * 60
+    return [(s.timestamp() - buffer, e.timestamp() + buffer) for s, e in slots]
+
+
+def free_of(windows: Sequence[tuple[float, float]], busy: Iterable[tuple[float, float]]) -> list:
+    """For each slot of a profile computed with nobody busy (as `slot_windows`), whether it
+    stays free given one more account's `busy` time: rule 5's overlap test, the same test
+    `free_slots` applies while it sweeps, so `free_slots(rules, busy, …)` is exactly the
+    slots of `free_slots(rules, (), …)` marked True here."""
+    starts, ends = merge_busy(busy)
+    n = len(starts)
+    out = []
+    for ws, we in windows:
+        i = bisect.bisect_right(ends, ws)
+        out.append(i == n or starts[i] >= we)
+    return out
+
+
 def free_slots(
     rules: Rules,
     busy: Iterable[tuple[float, float]],

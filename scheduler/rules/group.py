@@ -72,24 +72,39 @@ def _item(start: datetime, end: datetime, units: Sequence[Unit], free: Collectio
 
 
 def items(
-    candidates: Iterable[tuple[datetime, datetime]],
+    candidates: Sequence[tuple[datetime, datetime]],
     units: Sequence[Unit],
-    free_by_account: Mapping[int, Collection[datetime]],
+    free_by_account: Mapping[int, Collection[datetime] | Sequence[bool]],
     mode: str,
 ) -> list[Item]:
     """The slots among `candidates` (the profile's slots with nobody busy) under `mode`:
-    with `all` every unit is free, with `one` at least one is. `free_by_account` holds the
-    starts of each account's own free slots under the same rules."""
+    with `all` every unit is free, with `one` at least one is. `free_by_account` holds, for
+    each account, the starts of its own free slots under the same rules, or one flag per
+    candidate (True: free)."""
     if not units:
         return []
     accounts = sorted({a for u in units for a in u.members})
+    flags = [_flags(candidates, free_by_account.get(a, ())) for a in accounts]
+    # Many candidates share who is free: decide each combination once.
+    decided: dict[tuple[bool, ...], tuple | None] = {}
     out = []
-    for start, end in candidates:
-        free = {a for a in accounts if start in free_by_account.get(a, ())}
-        found = _item(start, end, units, free, mode)
-        if found is not None:
-            out.append(found)
+    for index, (start, end) in enumerate(candidates):
+        key = tuple(f[index] for f in flags)
+        if key not in decided:
+            free = {a for a, ok in zip(accounts, key, strict=True) if ok}
+            found = _item(start, end, units, free, mode)
+            decided[key] = None if found is None else (found.account_ids, found.group_xids)
+        who = decided[key]
+        if who is not None:
+            out.append(Item(start, end, *who))
     return out
+
+
+def _flags(candidates: Sequence, free: Collection[datetime] | Sequence[bool]) -> Sequence[bool]:
+    if len(free) == len(candidates) and all(isinstance(f, bool) for f in free):
+        return free  # type: ignore[return-value]
+    free = set(free)
+    return [start in free for start, _ in candidates]
 
 
 @dataclass(frozen=True)

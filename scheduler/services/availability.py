@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 from scheduler.calendars import refresh
-from scheduler.calendars.busy import account_busy
+from scheduler.calendars.busy import accounts_busy
 from scheduler.models import Account, Booking, Profile
 from scheduler.rules import availability, group
 from scheduler.rules.availability import add_period, instant_text, local_instant, parse_period
@@ -48,18 +48,37 @@ def _bookings_per_day(
     return dict(Counter(s.astimezone(zone).date() for s in rows.values_list("start", flat=True)))
 
 
+@dataclass(frozen=True)
+class Hosts:
+    """Whom a profile books: its account, or a group profile's units and their members."""
+
+    accounts: list[Account]
+    units: list[group.Unit]
+
+    @property
+    def ids(self) -> list[int]:
+        return [a.pk for a in self.accounts]
+
+
+def hosts(profile: Profile) -> Hosts:
+    if not profile.is_group:
+        return Hosts([profile.account], [])
+    units = profile.group_units()
+    ids = {a for unit in units for a in unit.members}
+    rows = Account.objects.filter(pk__in=ids).prefetch_related("calendars").order_by("pk")
+    return Hosts(list(rows), units)
+
+
 def members(profile: Profile) -> list[Account]:
     """The accounts whose time a profile books: its account, or a group profile's members."""
-    if not profile.is_group:
-        return [profile.account]
-    ids = {a for unit in profile.group_units() for a in unit.members}
-    return list(Account.objects.filter(pk__in=ids).prefetch_related("calendars").order_by("pk"))
+    return hosts(profile).accounts
 
 
-def make_fresh(profile: Profile, now: datetime | None, until: datetime) -> None:
+def make_fresh(
+    profile: Profile, now: datetime | None, until: datetime, found: Hosts | None = None
+) -> None:
     """Read the calendars of every host the profile books (I/O: never under a lock)."""
-    for account in members(profile):
-        refresh.make_fresh(account, now, until=until)
+    refresh.make_fresh_many((found or hosts(profile)).accounts, now, until=until)
 
 
 def compute(
@@ -85,30 +104,28 @@ def compute(
     if not profile.active or hi <= lo:
         return Availability(lo, hi, [], horizon, [] if profile.is_group else None)
     buffer = timedelta(minutes=rules.buffer_minutes)
+    found = hosts(profile)
     if fresh:
-        make_fresh(profile, now, until=hi + buffer)
+        make_fresh(profile, now, until=hi + buffer, found=found)
     per_day = _bookings_per_day(profile, rules.zone, lo, hi, now, exclude_booking_id)
-
-    def free(account: Account) -> list[tuple[datetime, datetime]]:
-        busy = account_busy(
-            account,
-            lo - buffer,
-            hi + buffer,
-            now=now,
-            exclude_booking_id=exclude_booking_id,
-            tz=rules.zone,  # all-day and floating events are read in the profile's zone (§3)
-        )
-        return availability.free_slots(rules, busy, now, start, end, per_day)
-
+    busy = accounts_busy(
+        found.accounts,
+        lo - buffer,
+        hi + buffer,
+        now=now,
+        exclude_booking_id=exclude_booking_id,
+        tz=rules.zone,  # all-day and floating events are read in the profile's zone (§3)
+    )
     if not profile.is_group:
-        return Availability(lo, hi, free(profile.account), horizon)
-    units = profile.group_units()
+        slots = availability.free_slots(rules, busy[profile.account_id], now, start, end, per_day)
+        return Availability(lo, hi, slots, horizon)
+    # Each host's free slots are the candidates (the slots with nobody busy) that its own
+    # busy time leaves free: `free_of` applies the sweep's overlap test to the candidates.
     candidates = availability.free_slots(rules, (), now, start, end, per_day)
-    free_by_account = {}
-    if candidates:
-        free_by_account = {a.pk: {s for s, _ in free(a)} for a in members(profile)}
-    found = group.items(candidates, units, free_by_account, required or profile.required)
-    return Availability(lo, hi, [(i.start, i.end) for i in found], horizon, found)
+    windows = availability.slot_windows(candidates, rules.buffer_minutes)
+    free_by_account = {a: availability.free_of(windows, b) for a, b in busy.items()}
+    items = group.items(candidates, found.units, free_by_account, required or profile.required)
+    return Availability(lo, hi, [(i.start, i.end) for i in items], horizon, items)
 
 
 def free_accounts_at(
@@ -127,14 +144,12 @@ def free_accounts_at(
     if (start, end) not in set(availability.free_slots(rules, (), now, lo, hi, per_day)):
         return None
     buffer = timedelta(minutes=rules.buffer_minutes)
-    free = set()
-    for account in members(profile) if accounts is None else accounts:
-        busy = account_busy(
-            account, lo - buffer, hi + buffer, now=now, exclude_booking_id=exclude_id, tz=rules.zone
-        )
-        if (start, end) in set(availability.free_slots(rules, busy, now, lo, hi, per_day)):
-            free.add(account.pk)
-    return free
+    accounts = members(profile) if accounts is None else accounts
+    busy = accounts_busy(
+        accounts, lo - buffer, hi + buffer, now=now, exclude_booking_id=exclude_id, tz=rules.zone
+    )
+    windows = availability.slot_windows([(start, end)], rules.buffer_minutes)
+    return {a for a, b in busy.items() if availability.free_of(windows, b)[0]}
 
 
 def is_free(

@@ -13,7 +13,7 @@ transaction.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,7 +25,7 @@ from scheduler import invites, retries
 from scheduler.calendars import sync
 from scheduler.calendars.ical import Method
 from scheduler.calendars.sync import Action
-from scheduler.models import Account, Attendee, Booking, Delivery, Profile
+from scheduler.models import Account, Attendee, Booking, Calendar, Delivery, Profile
 from scheduler.rules import group, schedule, variables, zones
 from scheduler.rules.availability import instant_text
 from scheduler.services import availability, webhooks
@@ -66,9 +66,11 @@ class Narrowing:
     groups: tuple[str, ...] = ()
 
 
-def check_narrowing(profile: Profile, narrowing: Narrowing) -> None:
+def check_narrowing(
+    profile: Profile, narrowing: Narrowing, units: list[group.Unit] | None = None
+) -> None:
     """Ids the profile does not hold are errors naming each by position."""
-    units = profile.group_units()
+    units = profile.group_units() if units is None else units
     known_accounts = {a for u in units for a in u.members}
     known_groups = {u.ext_id for u in units if u.is_group}
     errors: dict[str, list[str]] = {}
@@ -91,17 +93,20 @@ def _choose(
     mode: str,
     narrowing: Narrowing,
     exclude_id: int | None = None,
+    found: availability.Hosts | None = None,
 ) -> group.Choice:
-    """Who attends `[start, end)` (SPEC §8), or SlotUnavailable."""
+    """Who attends `[start, end)` (SPEC §8), or SlotUnavailable. `found` are the profile's
+    hosts as read before the lock (the accounts locked)."""
     if not profile.is_group:
         _check_slot(profile, start, end, now, exclude_id)
         return group.Choice((profile.account_id,), "")
-    free = availability.free_accounts_at(profile, start, end, now, exclude_id)
+    found = found or availability.hosts(profile)
+    free = availability.free_accounts_at(profile, start, end, now, exclude_id, found.accounts)
     choice = None
     if free is not None:
         unit_turns, member_turns = _turns(profile, now, exclude_id)
         choice = group.choose(
-            profile.group_units(),
+            found.units,
             free,
             mode,
             unit_turns=unit_turns,
@@ -170,14 +175,21 @@ def _lock_accounts(account_ids: Collection[int]) -> None:
         raise Conflict("A host of this booking no longer exists")
 
 
-def _hosts(profile: Profile) -> list[int]:
-    return [a.pk for a in availability.members(profile)]
-
-
-def _make_fresh(profile: Profile, end: datetime, now: datetime | None) -> None:
+def _make_fresh(
+    profile: Profile, end: datetime, now: datetime | None, found: availability.Hosts
+) -> None:
     """Read the calendars the slot check needs before the lock: never I/O under it."""
     until = end + timedelta(minutes=profile.buffer_between_minutes)
-    availability.make_fresh(profile, now, until=until)
+    availability.make_fresh(profile, now, until=until, found=found)
+
+
+def _add_attendees(booking: Booking, account_ids: Sequence[int]) -> None:
+    """The hosts after the organizer (already an attendee) of a new booking."""
+    copy = booking._attendee_copy()
+    Attendee.objects.bulk_create(
+        Attendee(booking=booking, account_id=a, position=i, **copy)
+        for i, a in enumerate(account_ids[1:], start=1)
+    )
 
 
 def render(booking: Booking, profile: Profile) -> None:
@@ -247,13 +259,13 @@ def _deliver(
     if calendar:
         hosts = [(a, calendar) for a in booking.attendee_ids()]
         hosts += [(a, Action.REMOVE) for a in removed]
-        for account in Account.objects.filter(pk__in=[a for a, _ in hosts]):
-            action = Action.REMOVE if account.pk in removed else calendar
-            primary = account.primary_calendar()
+        primaries = primary_calendars([a for a, _ in hosts])
+        for account_id, action in hosts:
+            primary = primaries[account_id]
             if sync.is_local(primary):
                 sync.apply(booking, action, primary)
             else:
-                (gone if action == Action.REMOVE else remote).append(account.pk)
+                (gone if action == Action.REMOVE else remote).append(account_id)
         booking.calendar_state = Delivery.PENDING if remote or gone else Delivery.DONE
         booking.calendar_attempts = 0
         booking.calendar_error = ""
@@ -333,6 +345,17 @@ def supported_language(tag: str) -> str:
     return "-".join([primary, *(p.upper() if len(p) == 2 else p for p in parts[1:])])
 
 
+def primary_calendars(account_ids: Collection[int]) -> dict[int, Calendar]:
+    """Each account's primary calendar in one query; a builtin one is made where missing."""
+    found = {
+        c.account_id: c
+        for c in Calendar.objects.filter(account_id__in=account_ids, role=Calendar.Role.PRIMARY)
+    }
+    for account in Account.objects.filter(pk__in=set(account_ids) - set(found)):
+        found[account.pk] = account.primary_calendar()
+    return found
+
+
 def _mode(profile: Profile, required: str | None) -> str:
     if required is not None and required not in group.MODES:
         raise InvalidInput.of({"required": [f"{required!r} is not one of one, all"]})
@@ -373,10 +396,11 @@ def book(
         except schedule.RuleError as exc:
             raise InvalidInput("Invalid reserveForMinutes", exc.errors) from exc
     mode = _mode(profile, required)
+    found = availability.hosts(profile)
     if profile.is_group:
-        check_narrowing(profile, narrowing)
-    _make_fresh(profile, end, now)
-    hosts = _hosts(profile)
+        check_narrowing(profile, narrowing, found.units)
+    _make_fresh(profile, end, now, found)
+    hosts = found.ids
     if not hosts:
         raise _not_free(start, end)
     try:
@@ -387,7 +411,7 @@ def book(
             if not profile.active:
                 raise SlotUnavailable("This profile is not active")
             _expire_reservations(hosts, start, end, now)
-            choice = _choose(profile, start, end, now, mode=mode, narrowing=narrowing)
+            choice = _choose(profile, start, end, now, mode=mode, narrowing=narrowing, found=found)
             reserved = reserve_minutes is not None
             booking = Booking.objects.create(
                 account_id=choice.account_ids[0],
@@ -405,8 +429,7 @@ def book(
                 timezone=zone_name,
                 language=language,
             )
-            if len(choice.account_ids) > 1:
-                _set_attendees(booking, choice.account_ids)  # the organizer is already one
+            _add_attendees(booking, choice.account_ids)
             if profile.start_conference:
                 booking.conference_url = settings.CONFERENCE_URL_TEMPLATE.format(
                     uid=booking.uid.split("@")[0]
@@ -535,9 +558,10 @@ def reschedule(
     chooses again by the rule it was made under (SPEC §8); hosts no longer attending lose the
     event."""
     profile = booking.profile
+    found = availability.hosts(profile) if profile is not None else None
     if profile is not None:
-        _make_fresh(profile, end, now)
-    hosts = set(booking.attendee_ids()) | set(_hosts(profile) if profile else ())
+        _make_fresh(profile, end, now, found)
+    hosts = set(booking.attendee_ids()) | set(found.ids if found else ())
     with transaction.atomic():
         _lock_accounts(hosts)
         booking = Booking.objects.select_related("account", "profile").get(pk=booking.pk)
@@ -565,6 +589,7 @@ def reschedule(
                     mode=mode,
                     narrowing=Narrowing(),
                     exclude_id=booking.pk,
+                    found=found,
                 )
         else:
             _check_slot(profile, start, end, now, exclude_id=booking.pk)
