@@ -14,7 +14,15 @@ from dateutil.relativedelta import relativedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scheduler.rules.availability import ALLOWED_STEPS, DateOverride, Period, Rules, free_slots
+from scheduler.rules.availability import (
+    ALLOWED_STEPS,
+    DateOverride,
+    Period,
+    Rules,
+    free_of,
+    free_slots,
+    slot_windows,
+)
 
 DAY = 86400
 
@@ -216,3 +224,15 @@ def test_more_busy_time_never_adds_slots(case, offset, length):
     for s, e in before - after:
         buffer = 60 * rules.buffer_minutes
         assert s.timestamp() - buffer < hi and e.timestamp() + buffer > lo
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cases())
+def test_marking_candidates_with_busy_time_equals_sweeping_with_it(case):
+    """Group availability (SPEC §8) marks the slots computed with nobody busy against each
+    host's busy time (`free_of`); that must be exactly the host's own `free_slots`."""
+    rules, busy, now, start, end, counts = case
+    candidates = free_slots(rules, (), now, start, end, counts)
+    flags = free_of(slot_windows(candidates, rules.buffer_minutes), busy)
+    marked = [slot for slot, ok in zip(candidates, flags, strict=True) if ok]
+    assert marked == free_slots(rules, busy, now, start, end, counts)

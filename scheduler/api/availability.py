@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Query
 
 from scheduler.api.access import own_profile, public_profile
 from scheduler.api.errors import ERRORS
 from scheduler.api.routers import account, public
 from scheduler.api.schemas import AvailabilityOut, MeetingQuery
+from scheduler.api.serializers import json_answer
 from scheduler.models import Profile
 from scheduler.rules import variables
 from scheduler.services import availability
@@ -64,9 +65,9 @@ def availability_out(
 @account.get("/profiles/{id}/meeting", response={200: AvailabilityOut, **ERRORS}, exclude_none=True)
 def account_meeting_times(
     request: HttpRequest, id: int, query: Query[MeetingQuery]
-) -> dict[str, Any]:
+) -> HttpResponse:
     """Free slots; an inactive profile answers 200 with no items."""
-    return availability_out(own_profile(request, id), query)
+    return json_answer(availability_out(own_profile(request, id), query))
 
 
 @public.get(
@@ -74,6 +75,6 @@ def account_meeting_times(
 )
 def public_meeting_times(
     request: HttpRequest, handle: str, name: str, query: Query[MeetingQuery]
-) -> dict[str, Any]:
+) -> HttpResponse:
     """Free slots of an active profile, no token needed; an inactive one is 404."""
-    return availability_out(public_profile(handle, name), query)
+    return json_answer(availability_out(public_profile(handle, name), query))

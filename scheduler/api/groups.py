@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Query, Status
 
 from scheduler.api.access import get_or_404
@@ -40,6 +40,7 @@ from scheduler.api.serializers import (
     booking_created_out,
     booking_out,
     group_profile_out,
+    json_answer,
     page,
 )
 from scheduler.models import Account, Booking, Profile
@@ -180,9 +181,10 @@ def detach_groups(request: HttpRequest, id: int, payload: GroupsDetachIn) -> dic
 @group.get(
     "/profiles/{id}/meeting", response={200: GroupAvailabilityOut, **ERRORS}, exclude_none=True
 )
-def meeting_times(request: HttpRequest, id: int, query: Query[GroupMeetingQuery]) -> dict:
+def meeting_times(request: HttpRequest, id: int, query: Query[GroupMeetingQuery]) -> HttpResponse:
     """Free slots, each with the hosts free then (`accountIds`) and the free groups."""
-    return availability_out(_profile(request, id), query, required=query.required, hosts=True)
+    answer = availability_out(_profile(request, id), query, required=query.required, hosts=True)
+    return json_answer(answer)
 
 
 @group.post(

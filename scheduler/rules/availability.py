@@ -190,16 +190,27 @@ def slot_windows(
 
 
 def free_of(windows: Sequence[tuple[float, float]], busy: Iterable[tuple[float, float]]) -> list:
-    """For each slot of a profile computed with nobody busy (as `slot_windows`), whether it
-    stays free given one more account's `busy` time: rule 5's overlap test, the same test
-    `free_slots` applies while it sweeps, so `free_slots(rules, busy, …)` is exactly the
-    slots of `free_slots(rules, (), …)` marked True here."""
-    starts, ends = merge_busy(busy)
-    n = len(starts)
-    out = []
-    for ws, we in windows:
-        i = bisect.bisect_right(ends, ws)
-        out.append(i == n or starts[i] >= we)
+    """For each slot of a profile computed with nobody busy (as `slot_windows`, in order),
+    whether it stays free given one more account's `busy` time: rule 5's overlap test, the
+    same test `free_slots` applies while it sweeps, so `free_slots(rules, busy, …)` is exactly
+    the slots of `free_slots(rules, (), …)` marked True here.
+
+    Slots share one length, so their widened windows are ordered by start and by end alike;
+    each busy interval then blocks one contiguous run of them, found by two bisections."""
+    window_starts = [ws for ws, _ in windows]
+    window_ends = [we for _, we in windows]
+    out = [True] * len(windows)
+    count = len(windows)
+    for bs, be in busy:
+        if be <= bs:
+            continue  # zero-length: blocks nothing (as `merge` drops it for the sweep)
+        first = bisect.bisect_right(window_ends, bs)  # windows ending after the busy start
+        # The earliest of those starts first: at or after the busy end, none overlaps (most
+        # busy time lies outside the hours, so most intervals stop here).
+        if first == count or window_starts[first] >= be:
+            continue
+        last = bisect.bisect_left(window_starts, be, first)  # windows starting before its end
+        out[first:last] = [False] * (last - first)
     return out
 
 

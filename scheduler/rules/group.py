@@ -62,15 +62,6 @@ class Item:
     group_xids: tuple[str, ...]
 
 
-def _item(start: datetime, end: datetime, units: Sequence[Unit], free: Collection[int], mode: str):
-    free_units = [u for u in units if u.is_free(free)]
-    if not free_units or (mode == ALL and len(free_units) < len(units)):
-        return None
-    accounts = sorted({a for u in free_units for a in u.free_members(free)})
-    groups = tuple(u.ext_id for u in free_units if u.is_group)
-    return Item(start, end, tuple(accounts), groups)
-
-
 def items(
     candidates: Sequence[tuple[datetime, datetime]],
     units: Sequence[Unit],
@@ -84,25 +75,54 @@ def items(
     if not units:
         return []
     accounts = sorted({a for u in units for a in u.members})
-    flags = [_flags(candidates, free_by_account.get(a, ())) for a in accounts]
+    bit = {a: 1 << i for i, a in enumerate(accounts)}
+    # Who is free at each candidate, one bit per account.
+    masks = [0] * len(candidates)
+    for account in accounts:
+        b = bit[account]
+        for index, ok in enumerate(_flags(candidates, free_by_account.get(account, ()))):
+            if ok:
+                masks[index] |= b
+    unit_masks = [
+        (u, sum(bit[a] for a in u.members), u.is_group and u.required == ALL, u.is_group)
+        for u in units
+    ]
+
+    def decide(mask: int) -> tuple | None:
+        # On bits: a unit is free as `Unit.is_free` says, and its free members (all of an
+        # `all` group, the free ones otherwise) are `mask & unit_mask`; the item names the
+        # free accounts of the free units, ascending, and the free groups in attach order.
+        free_units = []
+        who = 0
+        for unit, unit_mask, needs_all, is_group in unit_masks:
+            hit = mask & unit_mask
+            if hit == unit_mask if needs_all else hit:
+                free_units.append(unit.ext_id if is_group else "")
+                who |= hit
+            elif mode == ALL:
+                return None
+        if not free_units:
+            return None
+        ids = tuple(a for a in accounts if who & bit[a])
+        return ids, tuple(x for x in free_units if x)
+
     # Many candidates share who is free: decide each combination once.
-    decided: dict[tuple[bool, ...], tuple | None] = {}
+    decided: dict[int, tuple | None] = {}
     out = []
-    for index, (start, end) in enumerate(candidates):
-        key = tuple(f[index] for f in flags)
-        if key not in decided:
-            free = {a for a, ok in zip(accounts, key, strict=True) if ok}
-            found = _item(start, end, units, free, mode)
-            decided[key] = None if found is None else (found.account_ids, found.group_xids)
-        who = decided[key]
+    for (start, end), mask in zip(candidates, masks, strict=True):
+        if mask not in decided:
+            decided[mask] = decide(mask)
+        who = decided[mask]
         if who is not None:
             out.append(Item(start, end, *who))
     return out
 
 
 def _flags(candidates: Sequence, free: Collection[datetime] | Sequence[bool]) -> Sequence[bool]:
-    if len(free) == len(candidates) and all(isinstance(f, bool) for f in free):
-        return free  # type: ignore[return-value]
+    if isinstance(free, list) and len(free) == len(candidates) and (
+        not free or isinstance(free[0], bool)
+    ):
+        return free
     free = set(free)
     return [start in free for start, _ in candidates]
 
