@@ -1,4 +1,4 @@
-""""Add to calendar" links for Google Calendar and Outlook.com (SPEC §10), beside the .ics."""
+"""Add-to-calendar links for Google Calendar and Outlook.com (SPEC §10), beside the .ics."""
 
 from __future__ import annotations
 

@@ -119,8 +119,10 @@ def items(
 
 
 def _flags(candidates: Sequence, free: Collection[datetime] | Sequence[bool]) -> Sequence[bool]:
-    if isinstance(free, list) and len(free) == len(candidates) and (
-        not free or isinstance(free[0], bool)
+    if (
+        isinstance(free, list)
+        and len(free) == len(candidates)
+        and (not free or isinstance(free[0], bool))
     ):
         return free
     free = set(free)
