@@ -30,6 +30,8 @@ LANGUAGES = {
         "booked": "Ihr Termin ist gebucht",
         "month": "Januar 2030",
         "zone": "Zeitzone",
+        "cancel": "Ja, Buchung stornieren",
+        "cancelled": "Diese Buchung ist storniert",
     },
     "fr": {
         "locale": "fr-FR",
@@ -39,6 +41,8 @@ LANGUAGES = {
         "booked": "Votre rendez-vous est réservé",
         "month": "janvier 2030",
         "zone": "Fuseau horaire",
+        "cancel": "Oui, annuler la réservation",
+        "cancelled": "Cette réservation est annulée",
     },
     "es": {
         "locale": "es-ES",
@@ -48,6 +52,8 @@ LANGUAGES = {
         "booked": "Tu reunión está reservada",
         "month": "enero de 2030",
         "zone": "Zona horaria",
+        "cancel": "Sí, cancelar la reserva",
+        "cancelled": "Esta reserva está cancelada",
     },
 }
 
@@ -111,6 +117,17 @@ def test_a_visitor_books_in_their_language(browser, live_server, host, shots, la
         look(page, shots, "confirmed", viewport)
         booking = Booking.objects.get()
         assert booking.language.lower() == words["locale"].lower()
+        manage = page.url.split("?")[0]
+        page.goto(manage + "reschedule/")
+        look(page, shots, "reschedule", viewport)
+        page.locator("ul.times a").nth(1).click()
+        look(page, shots, "reschedule-chosen", viewport)
+        page.goto(manage + "cancel/")
+        look(page, shots, "cancel", viewport)
+        page.get_by_role("button", name=words["cancel"]).click()
+        page.wait_for_url(re.compile(r"done=cancelled"))
+        assert page.locator("h1").inner_text() == words["cancelled"]
+        look(page, shots, "cancelled", viewport)
         context.close()
 
 
