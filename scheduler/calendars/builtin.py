@@ -58,3 +58,26 @@ def write(calendar: Calendar, booking: Booking) -> None:
 
 def remove(calendar: Calendar, booking: Booking) -> None:
     Event.objects.filter(booking=booking, calendar=calendar).delete()
+
+
+def write_many(calendars: Iterable[Calendar], booking: Booking) -> None:
+    """`write` to several builtin calendars (a group booking's hosts) in three queries."""
+    ids = [c.pk for c in calendars]
+    fields = {
+        "uid": booking.uid,
+        "summary": booking.subject,
+        "start": booking.start,
+        "end": booking.end,
+        "cancelled": False,
+    }
+    mine = Event.objects.filter(booking=booking, calendar_id__in=ids)
+    present = set(mine.values_list("calendar_id", flat=True))
+    if present:
+        mine.update(**fields)
+    Event.objects.bulk_create(
+        Event(booking=booking, calendar_id=c, **fields) for c in ids if c not in present
+    )
+
+
+def remove_many(calendars: Iterable[Calendar], booking: Booking) -> None:
+    Event.objects.filter(booking=booking, calendar__in=list(calendars)).delete()

@@ -26,6 +26,14 @@ def is_local(calendar: Calendar) -> bool:
     return calendar.kind != Calendar.Kind.CALDAV
 
 
+def apply_local(booking: Booking, action: Action, calendars: list[Calendar]) -> None:
+    """Write the booking to (or remove it from) several builtin calendars at once."""
+    if action == Action.REMOVE:
+        builtin.remove_many(calendars, booking)
+    else:
+        builtin.write_many(calendars, booking)
+
+
 def apply(booking: Booking, action: Action, calendar: Calendar | None = None) -> None:
     """Write the booking to (or remove it from) `calendar`, the account's primary."""
     calendar = calendar or booking.account.primary_calendar()

@@ -260,12 +260,15 @@ def _deliver(
         hosts = [(a, calendar) for a in booking.attendee_ids()]
         hosts += [(a, Action.REMOVE) for a in removed]
         primaries = primary_calendars([a for a, _ in hosts])
+        local: dict[Action, list] = {}
         for account_id, action in hosts:
             primary = primaries[account_id]
             if sync.is_local(primary):
-                sync.apply(booking, action, primary)
+                local.setdefault(action, []).append(primary)
             else:
                 (gone if action == Action.REMOVE else remote).append(account_id)
+        for action, calendars in local.items():
+            sync.apply_local(booking, action, calendars)
         booking.calendar_state = Delivery.PENDING if remote or gone else Delivery.DONE
         booking.calendar_attempts = 0
         booking.calendar_error = ""
