@@ -31,5 +31,8 @@ def _empty_cache():
     not leak between tests, nor between runs when the cache is a shared Redis."""
     from django.core.cache import cache
 
+    from scheduler.calendars import builtin
+
     cache.clear()
+    builtin.forget_recent()  # this process's copies too: tests reuse ids and frozen clocks
     yield

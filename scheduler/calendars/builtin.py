@@ -11,6 +11,14 @@ from django.utils import timezone
 from scheduler.dbfuncs import busy_pairs
 from scheduler.models import Booking, Calendar, Event
 
+_RECENT_MAX = 512
+_recent: dict[str, list[tuple[int, int]]] = {}
+
+
+def forget_recent() -> None:
+    """Drop this process's recent copies (tests that start from an empty cache)."""
+    _recent.clear()
+
 
 def _copy(calendar: Calendar) -> list[tuple[int, int]]:
     """The calendar's own busy events from yesterday on, as (start, end) POSIX seconds.
@@ -22,12 +30,20 @@ def _copy(calendar: Calendar) -> list[tuple[int, int]]:
     """
     # created_at guards against a reused primary key (SQLite reuses them after a rollback).
     key = f"builtin-busy:{calendar.pk}:{calendar.created_at.timestamp()}:{calendar.events_version}"
+    pairs = _recent.get(key)
+    if pairs is not None:
+        return pairs
     pairs = cache.get(key)
     if pairs is None:
         since = timezone.now() - timedelta(days=1)
         events = Event.objects.filter(calendar=calendar, booking__isnull=True, end__gt=since)
         pairs = busy_pairs(events.busy())
         cache.set(key, pairs, timeout=24 * 3600)
+    # The key says whether a copy is current, so this process may keep recent ones too and
+    # skip unpickling them on every request (a group profile reads ten).
+    if len(_recent) >= _RECENT_MAX:
+        _recent.pop(next(iter(_recent)))
+    _recent[key] = pairs
     return pairs
 
 

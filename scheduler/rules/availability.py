@@ -183,24 +183,29 @@ def merge_busy(busy: Iterable[tuple[float, float]]) -> tuple[list[float], list[f
 
 def slot_windows(
     slots: Sequence[tuple[datetime, datetime]], buffer_minutes: int
-) -> list[tuple[float, float]]:
-    """Each slot widened by the buffer, in POSIX seconds: what rule 5 keeps clear of busy."""
+) -> tuple[list[float], list[float]]:
+    """Each slot widened by the buffer, in POSIX seconds, as parallel lists of starts and
+    ends: what rule 5 keeps clear of busy time."""
     buffer = buffer_minutes * 60
-    return [(s.timestamp() - buffer, e.timestamp() + buffer) for s, e in slots]
+    return (
+        [s.timestamp() - buffer for s, _ in slots],
+        [e.timestamp() + buffer for _, e in slots],
+    )
 
 
-def free_of(windows: Sequence[tuple[float, float]], busy: Iterable[tuple[float, float]]) -> list:
+def free_of(
+    windows: tuple[list[float], list[float]], busy: Iterable[tuple[float, float]]
+) -> list[bool]:
     """For each slot of a profile computed with nobody busy (as `slot_windows`, in order),
     whether it stays free given one more account's `busy` time: rule 5's overlap test, the
     same test `free_slots` applies while it sweeps, so `free_slots(rules, busy, …)` is exactly
     the slots of `free_slots(rules, (), …)` marked True here.
 
     Slots share one length, so their widened windows are ordered by start and by end alike;
-    each busy interval then blocks one contiguous run of them, found by two bisections."""
-    window_starts = [ws for ws, _ in windows]
-    window_ends = [we for _, we in windows]
-    out = [True] * len(windows)
-    count = len(windows)
+    each busy interval then blocks one contiguous run of them, found by bisection."""
+    window_starts, window_ends = windows
+    count = len(window_starts)
+    out = [True] * count
     for bs, be in busy:
         if be <= bs:
             continue  # zero-length: blocks nothing (as `merge` drops it for the sweep)
