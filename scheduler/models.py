@@ -639,6 +639,8 @@ class UnitMember(models.Model):
 
 
 class BookingQuerySet(models.QuerySet):
+    """Rows holding a booking's time and status: bookings, and their attendees' copies."""
+
     def live(self, now: datetime | None = None) -> BookingQuerySet:
         """Confirmed bookings and reservations that have not expired: they block time."""
         now = now or tz_now()
@@ -839,18 +841,6 @@ class Booking(models.Model):
         )
 
 
-class AttendeeQuerySet(models.QuerySet):
-    def live(self, now: datetime | None = None) -> AttendeeQuerySet:
-        now = now or tz_now()
-        return self.filter(
-            Q(status=Booking.Status.CONFIRMED)
-            | Q(status=Booking.Status.RESERVED, expires_at__gt=now)
-        )
-
-    def overlapping(self, lo: datetime, hi: datetime) -> AttendeeQuerySet:
-        return self.filter(start__lt=hi, end__gt=lo)
-
-
 class Attendee(models.Model):
     """A host attending a booking: its own account's, or each host a group booking chose.
     Time and status are copies of the booking's (kept by `Booking.save`), so one account's
@@ -864,7 +854,7 @@ class Attendee(models.Model):
     status = models.CharField(max_length=10, choices=Booking.Status.choices)
     expires_at = models.DateTimeField(null=True, blank=True)
 
-    objects = AttendeeQuerySet.as_manager()
+    objects = BookingQuerySet.as_manager()  # the same time and status as its booking
 
     class Meta:
         ordering = ["booking", "position", "id"]

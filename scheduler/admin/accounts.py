@@ -18,7 +18,13 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from scheduler.admin.base import OwnedAdmin, ShownOnceAdmin, show_secret_once
+from scheduler.admin.base import (
+    CredentialInline,
+    OwnedAdmin,
+    ShownOnceAdmin,
+    credential_state,
+    show_secret_once,
+)
 from scheduler.admin.calendars import CalendarInline, remove_calendars, save_calendar
 from scheduler.embed import OriginsField
 from scheduler.models import Account, ApiToken, Calendar
@@ -29,26 +35,9 @@ def _show_token_once(request: HttpRequest, account: Account, raw: str) -> None:
     show_secret_once(request, f"New API token for @{account.handle}", raw)
 
 
-class ApiTokenInline(admin.TabularInline):
+class ApiTokenInline(CredentialInline):
     model = ApiToken
-    extra = 0
     fields = ["name", "prefix", "state", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = fields
-    can_delete = False
-    show_change_link = True
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # A token needs its raw value shown once: the "Issue a new API token" button above
-        # does that, an inline row cannot.
-        return False
-
-    @admin.display(description="state")
-    def state(self, obj: ApiToken) -> str:
-        return _token_state(obj)
-
-
-def _token_state(token: ApiToken) -> str:
-    return "revoked" if token.revoked_at else "active"
 
 
 class ApiTokenForm(forms.ModelForm):
@@ -68,7 +57,7 @@ class ApiTokenAdmin(ShownOnceAdmin, OwnedAdmin):
 
     @admin.display(description="state", ordering="revoked_at")
     def state(self, obj: ApiToken) -> str:
-        return _token_state(obj)
+        return credential_state(obj)
 
     def get_readonly_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> list[str]:
         if obj is None:

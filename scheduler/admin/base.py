@@ -95,6 +95,30 @@ class ShownOnceAdmin(admin.ModelAdmin):
         show_secret_once(request, self.secret_label(obj), raw)
 
 
+def credential_state(credential: Any) -> str:
+    """An API token's or app key's state as admin lists it."""
+    return "revoked" if credential.revoked else "active"
+
+
+class CredentialInline(admin.TabularInline):
+    """Credentials (API tokens, app keys) listed under their owner, read-only: a new one needs
+    its raw value shown once, which its own "add" page does and an inline row cannot."""
+
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return list(self.fields)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="state")
+    def state(self, obj: Any) -> str:
+        return credential_state(obj)
+
+
 # --- calendars ---------------------------------------------------------------------------
 
 

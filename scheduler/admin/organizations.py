@@ -14,13 +14,9 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from scheduler.admin.base import ShownOnceAdmin, SuperuserOnlyAdmin, adopt
+from scheduler.admin.base import CredentialInline, ShownOnceAdmin, SuperuserOnlyAdmin, adopt
 from scheduler.models import AppKey, Organization
 from scheduler.services import groups
-
-
-def _key_state(key: AppKey) -> str:
-    return "revoked" if key.revoked else "active"
 
 
 def _add_link(model: str, org: Organization, text: str) -> str:
@@ -28,21 +24,9 @@ def _add_link(model: str, org: Organization, text: str) -> str:
     return format_html('<a class="addlink" href="{}">{}</a>', url, text)
 
 
-class AppKeyInline(admin.TabularInline):
+class AppKeyInline(CredentialInline):
     model = AppKey
-    extra = 0
     fields = ["client_id", "name", "state", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = fields
-    can_delete = False
-    show_change_link = True
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # A key's secret is shown once, by the app key's own "add" page (the link above).
-        return False
-
-    @admin.display(description="state")
-    def state(self, obj: AppKey) -> str:
-        return _key_state(obj)
 
 
 class OrganizationForm(forms.ModelForm):

@@ -59,25 +59,16 @@ def busy(calendars: Iterable[Calendar], lo: datetime, hi: datetime) -> list[tupl
 
 
 def write(calendar: Calendar, booking: Booking) -> None:
-    Event.objects.update_or_create(
-        booking=booking,
-        calendar=calendar,
-        defaults={
-            "uid": booking.uid,
-            "summary": booking.subject,
-            "start": booking.start,
-            "end": booking.end,
-            "cancelled": False,
-        },
-    )
+    write_many([calendar], booking)
 
 
 def remove(calendar: Calendar, booking: Booking) -> None:
-    Event.objects.filter(booking=booking, calendar=calendar).delete()
+    remove_many([calendar], booking)
 
 
 def write_many(calendars: Iterable[Calendar], booking: Booking) -> None:
-    """`write` to several builtin calendars (a group booking's hosts) in three queries."""
+    """The booking on each of several builtin calendars (a group booking's hosts): the events
+    it already has there updated, the others added, in three queries."""
     ids = [c.pk for c in calendars]
     fields = {
         "uid": booking.uid,
